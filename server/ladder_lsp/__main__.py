@@ -1,0 +1,118 @@
+"""Command line: serve LSP (stdio or TCP), `doctor`, `run`, `usage`, `settings-schema`.
+
+Heavy imports (pygls, the engine, the Anthropic SDK) happen inside the subcommand that needs
+them, so `--version` is instant and the server starts as fast as pygls allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import sys
+from typing import Any
+
+from . import __version__
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ladder-lsp",
+        description="LLM code actions over LSP: local model first, Claude when it matters.",
+    )
+    p.add_argument("--version", action="version", version=f"ladder-lsp {__version__}")
+    p.add_argument("--stdio", action="store_true", help="serve over stdio (the default)")
+    p.add_argument("--tcp", action="store_true", help="serve over TCP")
+    p.add_argument("--host", default="127.0.0.1", help="TCP host (default: loopback)")
+    p.add_argument("--port", type=int, default=2087, help="TCP port (default: 2087)")
+    p.add_argument("--log-level", default="INFO", help="stderr log level (default: INFO)")
+    sub = p.add_subparsers(dest="cmd")
+    doctor = sub.add_parser("doctor", help="check each backend and print a report")
+    _settings_args(doctor)
+    run = sub.add_parser("run", help="run one action on a file and print the diff")
+    run.add_argument("action", help="refactor, docstring, explain, fix, tests or a custom id")
+    run.add_argument("location", help="PATH[:START[-END]] (1-based lines)")
+    run.add_argument("--tier", choices=["local", "claude", "auto"], default="auto")
+    run.add_argument("--apply", action="store_true", help="write the change to the file")
+    run.add_argument("--diagnostic", action="append", default=[],
+                     help="a diagnostic message for `fix` (repeatable)")
+    _settings_args(run)
+    usage = sub.add_parser("usage", help="print the usage ledger summary")
+    _settings_args(usage)
+    sub.add_parser("settings-schema", help="print the settings schema as JSON")
+    return p
+
+
+def _settings_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="JSON file with settings in the editor's nested shape")
+    p.add_argument("--base-url", help="local.baseUrl")
+    p.add_argument("--model", help="local.model")
+
+
+def load_cli_settings(args: argparse.Namespace) -> Any:
+    """Settings for CLI commands: --config file, then flags; problems go to stderr."""
+    from .config import merge_raw, parse_settings
+
+    raw: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        with open(args.config, encoding="utf-8") as f:
+            raw = json.load(f)
+    local: dict[str, Any] = {}
+    if getattr(args, "base_url", None):
+        local["baseUrl"] = args.base_url
+    if getattr(args, "model", None):
+        local["model"] = args.model
+    settings, problems = parse_settings(merge_raw(raw, {"local": local}))
+    for problem in problems:
+        print(f"ladder-lsp: setting {problem.path}: {problem.message}", file=sys.stderr)
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = args.log_level.upper()
+    logging.basicConfig(stream=sys.stderr, level=level, format=LOG_FORMAT)
+    if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+    if args.cmd == "settings-schema":
+        from .config import settings_schema
+
+        print(json.dumps(settings_schema(), indent=2))
+        return 0
+    if args.cmd in ("doctor", "run", "usage"):
+        from . import cli
+
+        return cli.dispatch(args, load_cli_settings(args))
+    return serve(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .server import create_server
+
+    server = create_server()
+    if args.tcp:
+        if not _is_loopback(args.host):
+            logging.getLogger("ladder_lsp").warning(
+                "LISTENING ON %s:%s, NOT LOOPBACK: anyone who can reach this address can read "
+                "your code through this server.", args.host, args.port,
+            )
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

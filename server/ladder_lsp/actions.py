@@ -1,0 +1,109 @@
+"""The action catalogue: which actions exist, their LSP kinds, titles and the task they give.
+
+Listing must be instant and offline, so nothing here touches the network or a model: it maps
+(settings, range, diagnostics, route decision) to plain `Offer`s that the LSP layer turns into
+CodeActions.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .config import Settings
+
+REFACTOR_REWRITE = "refactor.rewrite"
+QUICKFIX = "quickfix"
+REFACTOR = "refactor"
+SOURCE = "source"
+
+
+@attrs.frozen
+class ActionSpec:
+    id: str
+    verb: str  # "Refactor" → "Refactor with local model"
+    kind: str
+    task: str  # what the model is asked to do, in the prompt
+    edits_code: bool = True
+    custom_prompt: str = ""  # user template with {code}, {language}, {path}
+
+
+BUILTIN: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        "refactor",
+        "Refactor",
+        REFACTOR_REWRITE,
+        "Refactor the code for clarity and maintainability. Keep its behaviour and public "
+        "interface exactly: same names, parameters (including self/cls), decorators, return "
+        "values and side effects.",
+    ),
+    ActionSpec(
+        "docstring",
+        "Add docstring",
+        REFACTOR_REWRITE,
+        "Add or improve the docstrings (or doc comments) of the functions and classes in the "
+        "code. Change nothing else: no code, no names, no formatting.",
+    ),
+    ActionSpec(
+        "explain",
+        "Explain",
+        SOURCE,
+        "Explain what the code does, how, and anything surprising or risky, in concise "
+        "Markdown for a developer.",
+        edits_code=False,
+    ),
+    ActionSpec(
+        "fix",
+        "Fix",
+        QUICKFIX,
+        "Fix the problem reported by the diagnostics below with the smallest correct change. "
+        "Change nothing unrelated.",
+    ),
+    ActionSpec(
+        "tests",
+        "Write tests",
+        REFACTOR,
+        "Write focused unit tests for the code, as a complete test module that imports the "
+        "code under test. Cover normal cases, edge cases and errors.",
+    ),
+)
+
+
+def catalogue(settings: Settings) -> list[ActionSpec]:
+    """Built-in actions followed by the user's custom ones (a custom id never shadows one)."""
+    builtin_ids = {a.id for a in BUILTIN}
+    custom = [
+        ActionSpec(
+            id=c.id,
+            verb=c.title,
+            kind=c.kind,
+            task="",
+            custom_prompt=c.prompt,
+            edits_code=not c.kind.startswith(SOURCE),
+        )
+        for c in settings.actions.custom
+        if c.id not in builtin_ids
+    ]
+    return [*BUILTIN, *custom]
+
+
+def find_action(action_id: str, settings: Settings) -> ActionSpec | None:
+    return next((a for a in catalogue(settings) if a.id == action_id), None)
+
+
+def title(spec: ActionSpec, where: str, *, diagnostic: str = "", why: str = "") -> str:
+    """`Refactor with local model`, `Fix "x is undefined" with Claude (312 lines, …)`."""
+    verb = spec.verb
+    if spec.id == "fix" and diagnostic:
+        short = diagnostic.splitlines()[0].strip()
+        if len(short) > 60:
+            short = short[:57] + "…"
+        verb = f'Fix "{short}"'
+    text = f"{verb} with {where}"
+    return f"{text} ({why})" if why else text
+
+
+def kind_allowed(kind: str, only: list[str] | None) -> bool:
+    """LSP `only` filtering: `refactor` admits `refactor.rewrite`."""
+    if not only:
+        return True
+    return any(kind == o or kind.startswith(o + ".") for o in only)

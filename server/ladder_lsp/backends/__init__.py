@@ -1,0 +1,1 @@
+"""Model backends: the local OpenAI-compatible server and Claude."""

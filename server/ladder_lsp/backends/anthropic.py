@@ -1,0 +1,147 @@
+"""The Claude tier through the official SDK (AsyncAnthropic, `messages.stream`).
+
+Imported only when Claude is first used: the SDK alone costs seconds and tens of MB at start.
+Retries are the SDK's (bounded `max_retries`, honouring retry-after) under one total deadline;
+the system prompt is marked for prompt caching since it is the same for every run of an action.
+Errors become `BackendError`s whose messages never contain the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import anthropic
+
+try:  # anthropic 2.x runs on httpx2; earlier releases on httpx
+    import httpx2 as sdk_httpx
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    import httpx as sdk_httpx  # type: ignore[no-redef]
+
+from ..config import ClaudeSettings
+from .base import (
+    BackendError,
+    ChatRequest,
+    Completion,
+    FailureKind,
+    ModelInfo,
+    OnEvent,
+    StreamEvent,
+    Tier,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+TOTAL_DEADLINE_SECONDS = 300.0
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+
+
+class ClaudeBackend:
+    tier = Tier.CLAUDE
+
+    def __init__(
+        self,
+        settings: ClaudeSettings,
+        api_key: str,
+        *,
+        max_retries: int = MAX_RETRIES,
+        deadline: float = TOTAL_DEADLINE_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self._deadline = deadline
+        self._slots = asyncio.Semaphore(settings.max_parallel)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=settings.base_url or None,
+            max_retries=max_retries,
+            timeout=120.0,
+        )
+
+    async def complete(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+        if self._slots.locked():
+            on_event(StreamEvent(status="queued (all Claude slots busy)"))
+        async with self._slots:
+            on_event(StreamEvent(status="waiting for Claude"))
+            try:
+                return await asyncio.wait_for(self._stream(request, on_event), self._deadline)
+            except asyncio.TimeoutError:
+                raise BackendError(
+                    FailureKind.TIMEOUT,
+                    f"Claude did not finish within {self._deadline:g} s.",
+                ) from None
+            except anthropic.APIError as exc:
+                raise _map_error(exc, self.settings.model) from exc
+            except (sdk_httpx.HTTPError, ValueError, AssertionError) as exc:
+                # a cut or garbled stream surfaces as the transport's own error, not APIError
+                raise BackendError(
+                    FailureKind.STREAM_CUT,
+                    "The connection to Claude dropped or sent a malformed answer.",
+                    type(exc).__name__,
+                ) from exc
+
+    async def _stream(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+        system: Any = [
+            {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+        ]
+        async with self._client.messages.stream(
+            model=self.settings.model,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            system=system,
+            messages=[{"role": "user", "content": request.user}],
+        ) as stream:
+            async for text in stream.text_stream:
+                if text:
+                    on_event(StreamEvent(text=text))
+            message = await stream.get_final_message()
+        usage = message.usage
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return Completion(
+            text=text,
+            finish_reason=STOP_REASONS.get(str(message.stop_reason), str(message.stop_reason)),
+            model=message.model,
+            usage=Usage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_input_tokens or 0,
+                cache_write_tokens=usage.cache_creation_input_tokens or 0,
+            ),
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo(id=self.settings.model)]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _map_error(exc: anthropic.APIError, model: str) -> BackendError:
+    """SDK exceptions → a kind the router acts on and a message without secrets."""
+    detail = type(exc).__name__
+    if isinstance(exc, anthropic.APITimeoutError):
+        return BackendError(FailureKind.TIMEOUT, "Claude timed out.", detail)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return BackendError(FailureKind.UNREACHABLE, "Claude is not reachable (network).", detail)
+    if not isinstance(exc, anthropic.APIStatusError):
+        return BackendError(FailureKind.BAD_RESPONSE, "Claude's answer was malformed.", detail)
+    status = exc.status_code
+    if status == 401:
+        return BackendError(FailureKind.AUTH, "Claude rejected the API key (401).", detail)
+    if status == 403:
+        return BackendError(FailureKind.AUTH, "The API key may not use this model (403).", detail)
+    if status == 404:
+        return BackendError(
+            FailureKind.NOT_CONFIGURED, f"Claude model {model!r} does not exist (404).", detail
+        )
+    if status == 413:
+        return BackendError(FailureKind.TOO_LARGE, "The request is too large for Claude.", detail)
+    if status == 429:
+        after = exc.response.headers.get("retry-after", "")
+        wait = f" (retry after {after} s)" if after else ""
+        return BackendError(FailureKind.RATE_LIMITED, f"Claude is rate-limited{wait}.", detail)
+    if status in (503, 529):
+        return BackendError(FailureKind.OVERLOADED, "Claude is overloaded right now.", detail)
+    return BackendError(FailureKind.HTTP, f"Claude answered HTTP {status}.", detail)

@@ -1,0 +1,105 @@
+"""What every model backend offers: one streamed chat completion, and model discovery.
+
+Backends translate their wire format into these plain types and their failures into
+`BackendError` with a `kind` the router can act on (escalate, fall back, or give up) and a
+message a user understands. Nothing here knows about LSP.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Protocol
+
+import attrs
+
+
+class Tier(str, enum.Enum):
+    LOCAL = "local"
+    CLAUDE = "claude"
+
+    @property
+    def label(self) -> str:
+        return "local model" if self is Tier.LOCAL else "Claude"
+
+
+@attrs.frozen
+class ChatRequest:
+    """A model-agnostic request: the system prompt is stable (cacheable), the user part varies."""
+
+    system: str
+    user: str
+    max_tokens: int = 2048
+    temperature: float = 0.2
+
+
+@attrs.frozen
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@attrs.frozen
+class Completion:
+    text: str
+    finish_reason: str  # "stop" | "length" | other server-provided reasons
+    model: str
+    usage: Usage
+
+
+@attrs.frozen
+class ModelInfo:
+    id: str
+    state: str = ""  # "loaded" / "not-loaded" when the server says, else ""
+    type: str = ""  # "llm", "vlm", "embeddings" when the server says
+    max_context_length: int | None = None
+
+
+class FailureKind(str, enum.Enum):
+    UNREACHABLE = "unreachable"  # connection refused / DNS / local server down
+    NO_MODEL = "no-model"  # server up but nothing loaded / unknown model
+    AUTH = "auth"  # 401/403, missing key
+    RATE_LIMITED = "rate-limited"  # 429
+    OVERLOADED = "overloaded"  # 529 / 503
+    TOO_LARGE = "too-large"  # 413 / context overflow
+    TIMEOUT = "timeout"
+    STREAM_CUT = "stream-cut"  # connection dropped mid-answer
+    BAD_RESPONSE = "bad-response"  # garbage on the wire
+    HTTP = "http"  # any other HTTP error
+    NOT_CONFIGURED = "not-configured"
+    BUDGET = "budget"  # today's Claude budget is spent
+
+
+class BackendError(Exception):
+    """A backend failure with a user-facing message; `detail` goes to the log only."""
+
+    def __init__(self, kind: FailureKind, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.detail = detail
+
+
+@attrs.frozen
+class StreamEvent:
+    """Progress from a running completion: text deltas, or a status line ("loading model…")."""
+
+    text: str = ""
+    status: str = ""
+
+
+OnEvent = Callable[[StreamEvent], None]
+
+
+class Backend(Protocol):
+    tier: Tier
+
+    async def complete(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+        """Stream one answer; cancelling the awaiting task must close the connection."""
+        ...
+
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,377 @@
+"""Settings: one typed object built from the editor's nested `ladder` settings.
+
+Editors send the same shape everywhere (initializationOptions, `workspace/configuration`
+section `ladder`, didChangeConfiguration). Each field names its camelCase key, a description
+and optional constraints in its metadata, so validation, the JSON schema the VS Code extension
+contributes and the README table all come from this one definition and cannot drift.
+A wrong value never stops the server: it is reported and replaced by the default.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
+DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-5"
+
+
+def _setting(
+    key: str,
+    default: Any,
+    doc: str,
+    *,
+    enum_values: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    scope: str = "resource",
+    secret: bool = False,
+) -> Any:
+    """An attrs field that knows its settings key, documentation and constraints."""
+    meta = {
+        "key": key,
+        "doc": doc,
+        "enum": enum_values,
+        "minimum": minimum,
+        "scope": scope,
+        "secret": secret,
+    }
+    if isinstance(default, (list, tuple)):
+        return attrs.field(factory=lambda: tuple(default), metadata=meta)
+    return attrs.field(default=default, metadata=meta)
+
+
+@attrs.frozen
+class LocalSettings:
+    base_url: str = _setting(
+        "baseUrl",
+        "http://localhost:1234/v1",
+        "OpenAI-compatible base URL (LM Studio, llama.cpp server, vLLM, Ollama /v1).",
+    )
+    model: str = _setting("model", "", "Model id; empty = the model the server has loaded.")
+    api_key: str = _setting(
+        "apiKey", "", "Sent as `Authorization: Bearer` when set.", secret=True
+    )
+    max_parallel: int = _setting(
+        "maxParallel", 4, "Concurrent requests to the local server.", minimum=1
+    )
+    timeout_seconds: float = _setting(
+        "timeoutSeconds", 300.0, "Per request, from the last byte received.", minimum=1
+    )
+    context_length: int = _setting(
+        "contextLength",
+        8192,
+        "Context length to assume when the server does not report one (tokens).",
+        minimum=512,
+    )
+
+
+@attrs.frozen
+class ClaudeSettings:
+    model: str = _setting("model", DEFAULT_CLAUDE_MODEL, "Anthropic model id.")
+    api_key: str = _setting(
+        "apiKey",
+        "",
+        "Empty = ANTHROPIC_API_KEY from the environment. Prefer the environment or the "
+        "editor's secret storage over settings files.",
+        secret=True,
+    )
+    base_url: str = _setting(
+        "baseUrl", "", "Empty = SDK default (ANTHROPIC_BASE_URL honoured)."
+    )
+    max_parallel: int = _setting(
+        "maxParallel", 4, "Concurrent Claude requests.", minimum=1
+    )
+
+
+class RoutingMode(str, enum.Enum):
+    AUTO = "auto"
+    LOCAL = "local"
+    CLAUDE = "claude"
+
+
+@attrs.frozen
+class RoutingSettings:
+    mode: str = _setting(
+        "mode",
+        RoutingMode.AUTO.value,
+        "auto (local first, escalate), local (never Claude), claude (always Claude).",
+        enum_values=tuple(m.value for m in RoutingMode),
+    )
+    escalate_above: float = _setting(
+        "escalateAbove",
+        60.0,
+        "Complexity score (0-100) above which auto routing goes straight to Claude.",
+        minimum=0,
+    )
+    escalate_on_failure: bool = _setting(
+        "escalateOnFailure",
+        True,
+        "When the local answer fails its checks: retry locally once, then escalate.",
+    )
+
+
+@attrs.frozen
+class PrivacySettings:
+    local_only: tuple[str, ...] = _setting(
+        "localOnly", DEFAULT_LOCAL_ONLY, "Globs whose files never go to Claude."
+    )
+
+
+@attrs.frozen
+class BudgetSettings:
+    daily_usd: float = _setting(
+        "dailyUsd", 5.0, "Claude spend cap per local day; 0 = no automatic Claude use.",
+        minimum=0,
+    )
+
+
+@attrs.frozen
+class CustomAction:
+    id: str
+    title: str
+    prompt: str
+    kind: str = "refactor.rewrite"
+
+
+@attrs.frozen
+class ActionsSettings:
+    custom: tuple[CustomAction, ...] = _setting(
+        "custom",
+        (),
+        'Extra actions: [{"id", "title", "prompt", "kind"?}]; {code}, {language}, {path} '
+        "in the prompt are filled in.",
+    )
+
+
+@attrs.frozen
+class LedgerSettings:
+    path: str = _setting(
+        "path", "", "SQLite usage ledger; empty = the user state directory.", scope="machine"
+    )
+
+
+@attrs.frozen
+class Settings:
+    local: LocalSettings = attrs.field(factory=LocalSettings)
+    claude: ClaudeSettings = attrs.field(factory=ClaudeSettings)
+    routing: RoutingSettings = attrs.field(factory=RoutingSettings)
+    privacy: PrivacySettings = attrs.field(factory=PrivacySettings)
+    budget: BudgetSettings = attrs.field(factory=BudgetSettings)
+    actions: ActionsSettings = attrs.field(factory=ActionsSettings)
+    ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with the settings the user gave; `warn` ones deserve a message."""
+
+    path: str
+    message: str
+    warn: bool
+
+
+def _type_ok(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, tuple):
+        return isinstance(value, list | tuple)
+    return False
+
+
+def _type_name(default: Any) -> str:
+    if isinstance(default, bool):
+        return "a boolean"
+    if isinstance(default, (int, float)):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    return "a list"
+
+
+def _parse_custom(value: list[Any] | tuple[Any, ...], problems: list[Problem]) -> tuple[
+    CustomAction, ...
+]:
+    from .actions import BUILTIN  # here: actions imports this module
+
+    taken = {a.id for a in BUILTIN}
+    out: list[CustomAction] = []
+    for i, item in enumerate(value):
+        path = f"actions.custom[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(Problem(path, "must be an object with id, title, prompt", True))
+            continue
+        fields: dict[str, str] = {}
+        for k in ("id", "title", "prompt"):
+            v = item.get(k)
+            if isinstance(v, str) and v.strip():
+                fields[k] = v
+        missing = [k for k in ("id", "title", "prompt") if k not in fields]
+        if missing:
+            problems.append(
+                Problem(path, f"needs non-empty string(s): {', '.join(missing)}; ignored", True)
+            )
+            continue
+        if fields["id"] in taken:
+            problems.append(
+                Problem(path, f"id {fields['id']!r} is already taken by another action; ignored",
+                        True)
+            )
+            continue
+        taken.add(fields["id"])
+        kind = item.get("kind", "refactor.rewrite")
+        if not isinstance(kind, str) or not kind:
+            problems.append(
+                Problem(f"{path}.kind", "must be a string; using refactor.rewrite", True)
+            )
+            kind = "refactor.rewrite"
+        out.append(CustomAction(id=fields["id"], title=fields["title"], prompt=fields["prompt"],
+                                kind=kind))
+    return tuple(out)
+
+
+def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Problem]) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(section, "must be an object; using defaults", True))
+        return cls()
+    values: dict[str, Any] = {}
+    known = set()
+    for field in attrs.fields(cls):
+        key = field.metadata["key"]
+        known.add(key)
+        if key not in raw:
+            continue
+        value = raw[key]
+        path = f"{section}.{key}"
+        default = _default_of(field)
+        if value is None:
+            continue
+        if not _type_ok(value, default):
+            problems.append(Problem(path, f"must be {_type_name(default)}; using the default "
+                                          f"{_show_default(field, default)}", True))
+            continue
+        enum_values = field.metadata["enum"]
+        if enum_values and value not in enum_values:
+            problems.append(Problem(path, f"must be one of {', '.join(enum_values)}; using "
+                                          f"{default!r}", True))
+            continue
+        minimum = field.metadata["minimum"]
+        if minimum is not None and value < minimum:
+            problems.append(Problem(path, f"must be at least {minimum:g}; using "
+                                          f"{_show_default(field, default)}", True))
+            continue
+        if isinstance(default, float):
+            value = float(value)
+        if section == "actions" and key == "custom":
+            value = _parse_custom(value, problems)
+        elif isinstance(default, tuple):
+            if not all(isinstance(v, str) for v in value):
+                problems.append(Problem(path, "must be a list of strings; using the default",
+                                        True))
+                continue
+            value = tuple(value)
+        values[field.name] = value
+    for key in raw:
+        if key not in known:
+            problems.append(Problem(f"{section}.{key}", "unknown setting; ignored", False))
+    return cls(**values)
+
+
+def _default_of(field: attrs.Attribute[Any]) -> Any:
+    """The field's default value, calling its factory when it has one."""
+    factory = getattr(field.default, "factory", None)
+    return factory() if callable(factory) else field.default
+
+
+def _show_default(field: attrs.Attribute[Any], default: Any) -> str:
+    return "(hidden)" if field.metadata["secret"] else repr(default)
+
+
+def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
+    """Build Settings from the editor's nested object; never raises on user input."""
+    problems: list[Problem] = []
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        return Settings(), [Problem("ladder", "settings must be an object; using defaults", True)]
+    sections: dict[str, Any] = {}
+    for field in attrs.fields(Settings):
+        sections[field.name] = _parse_section(
+            field.default.factory, raw.get(field.name), field.name, problems  # type: ignore[union-attr]
+        )
+    for key in raw:
+        if key not in sections:
+            problems.append(Problem(key, "unknown settings section; ignored", False))
+    return Settings(**sections), problems
+
+
+def merge_raw(*layers: Any) -> dict[str, Any]:
+    """Deep-merge nested settings objects; later layers win key by key."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if not isinstance(layer, Mapping):
+            continue
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+                out[key] = merge_raw(out[key], value)
+            elif isinstance(value, Mapping):
+                out[key] = merge_raw(value)
+            else:
+                out[key] = value
+    return out
+
+
+def settings_schema() -> dict[str, dict[str, Any]]:
+    """`ladder.*` keys with type, default, description, enum and scope (VS Code's shape)."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in attrs.fields(Settings):
+        for field in attrs.fields(section.default.factory):  # type: ignore[union-attr]
+            meta = field.metadata
+            default = _default_of(field)
+            entry: dict[str, Any] = {
+                "type": _json_type(default),
+                "default": list(default) if isinstance(default, tuple) else default,
+                "description": meta["doc"],
+                "scope": meta["scope"],
+            }
+            if meta["enum"]:
+                entry["enum"] = list(meta["enum"])
+            if meta["minimum"] is not None:
+                entry["minimum"] = meta["minimum"]
+            if isinstance(default, tuple) and section.name == "privacy":
+                entry["items"] = {"type": "string"}
+            if isinstance(default, tuple) and section.name == "actions":
+                entry["items"] = {
+                    "type": "object",
+                    "required": ["id", "title", "prompt"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "prompt": {"type": "string"},
+                        "kind": {"type": "string"},
+                    },
+                }
+            out[f"ladder.{section.name}.{meta['key']}"] = entry
+    return out
+
+
+def _json_type(default: Any) -> str:
+    if isinstance(default, bool):
+        return "boolean"
+    if isinstance(default, int):
+        return "integer"
+    if isinstance(default, float):
+        return "number"
+    if isinstance(default, str):
+        return "string"
+    return "array"

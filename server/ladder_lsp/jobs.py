@@ -1,0 +1,430 @@
+"""One run of an action, start to finish, independent of LSP (the CLI uses it too).
+
+route → prompt → stream from a backend (progress: tier · model · tokens · tok/s) → take the
+code out of the answer → rebuild the block → checks → minimal line edits. A failed check is
+retried once on the local model with the reason in the prompt, then escalated to Claude when
+that is allowed (`routing.escalateOnFailure`), so users get an edit that passed the checks or
+no edit and one clear reason. Cancelling the awaiting task cancels the HTTP stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+import httpx
+
+from . import prompts, router
+from .actions import ActionSpec
+from .answer import extract_code
+from .backends.base import (
+    Backend,
+    BackendError,
+    ChatRequest,
+    Completion,
+    FailureKind,
+    StreamEvent,
+    Tier,
+    Usage,
+)
+from .backends.openai_compat import OpenAICompatBackend
+from .checks import CheckContext, run_checks
+from .config import Settings
+from .edits import LineEdit, Target, build_block, minimal_edits
+from .privacy import local_only_reason
+from .testfile import merge_generated, plan_for
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+Status = Literal["edit", "no-change", "rejected", "failed", "cancelled", "explained"]
+Report = Callable[[str], None]
+OFFLOAD_CHARS = 100_000  # checks on documents bigger than this run in a worker thread
+UNCHANGED = "the model returned the code unchanged"
+LOCAL_DOWN = frozenset({FailureKind.UNREACHABLE, FailureKind.NO_MODEL, FailureKind.TOO_LARGE})
+CLAUDE_DOWN = frozenset({
+    FailureKind.AUTH, FailureKind.RATE_LIMITED, FailureKind.OVERLOADED,
+    FailureKind.NOT_CONFIGURED, FailureKind.UNREACHABLE, FailureKind.BUDGET,
+})
+
+
+@attrs.frozen
+class NewFileEdit:
+    """Text for the one test file the `tests` action may touch (path chosen by Ladder)."""
+
+    path: Path
+    exists: bool
+    insert_text: str
+    insert_line: int  # the line to insert at (end of an existing file)
+
+
+@attrs.frozen
+class RunInput:
+    spec: ActionSpec
+    target: Target
+    language: str
+    path: str  # filesystem path (or the URI for unsaved documents)
+    diagnostics: tuple[str, ...] = ()
+    tier: Tier | None = None  # an explicit choice ("… with Claude")
+    read_file: Callable[[Path], str | None] = lambda _p: None
+
+
+@attrs.frozen
+class Attempt:
+    """One model call of a run, for the ledger (cost, savings)."""
+
+    tier: Tier
+    model: str
+    usage: Usage
+
+
+@attrs.frozen
+class RunOutcome:
+    status: Status
+    message: str  # one line for the user
+    tier: Tier | None = None
+    model: str = ""
+    edits: tuple[LineEdit, ...] = ()
+    new_file: NewFileEdit | None = None
+    markdown: str = ""
+    steps: tuple[str, ...] = ()  # what happened, for the log and the ledger
+    attempts: tuple[Attempt, ...] = ()
+
+
+@attrs.frozen
+class _Answer:
+    """What one attempt produced: an outcome, or a reason to try the next step."""
+
+    outcome: RunOutcome | None
+    failure: str = ""
+    kind: FailureKind | None = None
+
+
+class ProgressMeter:
+    """Turns stream events into throttled progress lines: `local model · qwen · 42 tok · 31 tok/s`."""
+
+    def __init__(self, report: Report, min_interval: float = 0.1) -> None:
+        self._report = report
+        self._min = min_interval
+        self.label = ""
+        self.tokens = 0
+        self._first: float | None = None
+        self._last_sent = 0.0
+        self.rate = 0.0
+
+    def start(self, label: str) -> None:
+        self.label, self.tokens, self._first, self.rate = label, 0, None, 0.0
+        self._report(label)
+
+    def __call__(self, event: StreamEvent) -> None:
+        now = time.monotonic()
+        if event.status:
+            self._report(f"{self.label} · {event.status}")
+            return
+        if not event.text:
+            return
+        self.tokens += 1
+        if self._first is None:
+            self._first = now
+        elapsed = now - self._first
+        if elapsed > 0:
+            self.rate = (self.tokens - 1) / elapsed
+        if self.tokens == 1 or now - self._last_sent >= self._min:
+            self._last_sent = now
+            rate = f" · {self.rate:.0f} tok/s" if self.rate else ""
+            self._report(f"{self.label} · {self.tokens} tok{rate}")
+
+
+class Engine:
+    """Holds the backends for the current settings; `run` is safe to call concurrently."""
+
+    def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
+        self._http = httpx.AsyncClient(
+            limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=60)
+        )
+        self.ledger = ledger
+        self.settings = settings
+        self.local = OpenAICompatBackend(settings.local, self._http)
+        self._claude: Backend | None = None
+        self.last_rate = 0.0
+
+    def update(self, settings: Settings) -> None:
+        """New settings: new backends (runs in flight keep the ones they started with)."""
+        if settings.local != self.settings.local:
+            self.local = OpenAICompatBackend(settings.local, self._http)
+        if settings.claude != self.settings.claude:
+            self._claude = None
+        self.settings = settings
+
+    def claude(self) -> Backend | None:
+        """The Claude backend when a key is configured; the SDK is imported on first use."""
+        if self._claude is None and self.claude_key():
+            from .backends.anthropic import ClaudeBackend
+
+            self._claude = ClaudeBackend(self.settings.claude, self.claude_key())
+        return self._claude
+
+    def claude_key(self) -> str:
+        import os
+
+        return self.settings.claude.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
+
+    def availability(self, path: str, code: str) -> router.Availability:
+        reachable = self.local.reachable
+        has_key = bool(self.claude_key())
+        return router.Availability(
+            local_ok=reachable is not False,
+            local_problem="" if reachable is not False else self.local.problem,
+            claude_ok=has_key,
+            claude_problem="" if has_key else "no Claude API key",
+            private_reason=local_only_reason(path, code, self.settings.privacy.local_only) or "",
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self, inp: RunInput, report: Report) -> RunOutcome:
+        meter = ProgressMeter(report)
+        code = inp.target.selected_text
+        if self.local.reachable is False:
+            await self.local.probe()  # it may be back: a refused connection costs nothing
+        context = await self.local.context_length(self.local.settings.model or self.local.last_model)
+        the_score = router.score(inp.spec, code, inp.language, inp.diagnostics, context)
+        available = self.availability(inp.path, code)
+        decision = router.decide(
+            inp.spec, self.settings, available, the_score, explicit=inp.tier
+        )
+        if decision.tier is None:
+            return RunOutcome("failed", decision.refusal)
+        steps: list[str] = []
+        auto = inp.tier is None and self.settings.routing.mode == "auto"
+        queue = self._plan(decision.tier, available, explicit=inp.tier is not None)
+        tried: list[Tier] = []
+        attempts: list[Attempt] = []
+        retry_reason = ""
+        last = RunOutcome("failed", "no attempt was made")
+        while queue:
+            tier = queue.pop(0)
+            if tried and tried[-1] is Tier.LOCAL and tier is Tier.CLAUDE:
+                steps.append(f"escalated to Claude: {retry_reason}")
+                report(f"escalating to Claude: {retry_reason}")
+            tried.append(tier)
+            answer = await self._attempt(inp, tier, retry_reason, meter, context, attempts)
+            if answer.outcome is not None:
+                return attrs.evolve(
+                    answer.outcome,
+                    steps=(*steps, answer.outcome.message),
+                    attempts=tuple(attempts),
+                )
+            steps.append(f"{tier.label}: {answer.failure}")
+            retry_reason = answer.failure
+            last = self._failed(tier, answer, decision.why)
+            if answer.kind in LOCAL_DOWN and tier is Tier.LOCAL:
+                # no point retrying a server that is down or too small; fall back when allowed
+                queue = [t for t in queue if t is not Tier.LOCAL]
+                if auto and not queue and self._claude_allowed(available):
+                    queue = [Tier.CLAUDE]
+            elif answer.kind in CLAUDE_DOWN and tier is Tier.CLAUDE:
+                queue = [t for t in queue if t is not Tier.CLAUDE]
+                if auto and Tier.LOCAL not in tried and available.local_ok:
+                    queue = [Tier.LOCAL]
+        return attrs.evolve(last, steps=tuple(steps), attempts=tuple(attempts))
+
+    def _claude_allowed(self, available: router.Availability) -> bool:
+        return (
+            available.claude_ok
+            and not available.private_reason
+            and self.settings.budget.daily_usd > 0
+        )
+
+    async def _over_budget(self, request: ChatRequest) -> str:
+        """Why this Claude call would break `budget.dailyUsd` (estimated before sending)."""
+        if self.ledger is None:
+            return ""
+        from .ledger import cost
+
+        daily = self.settings.budget.daily_usd
+        estimate = cost(
+            self.settings.claude.model,
+            Usage(
+                input_tokens=prompts.estimate_tokens(request.system + request.user),
+                output_tokens=request.max_tokens // 2,
+            ),
+        )
+        spent = await asyncio.to_thread(self.ledger.spent_today)
+        if spent + estimate > daily:
+            return f"today's Claude budget is spent (${spent:.2f} of ${daily:.2f})"
+        return ""
+
+    def _failed(self, tier: Tier, answer: _Answer, why: str) -> RunOutcome:
+        if answer.failure == UNCHANGED:
+            return RunOutcome(
+                "no-change", f"No change: the {tier.label} returned the code unchanged.", tier
+            )
+        if answer.kind is not None:
+            return RunOutcome("failed", answer.failure, tier)
+        return RunOutcome(
+            "rejected", f"No edit: the {tier.label}'s answer was rejected — {answer.failure}.",
+            tier,
+        )
+
+    def _plan(self, first: Tier, available: router.Availability, *, explicit: bool) -> list[Tier]:
+        """The cascade: local, one local retry, then Claude when escalation is allowed."""
+        if first is Tier.CLAUDE or explicit:
+            return [first]
+        plan = [Tier.LOCAL]
+        if self.settings.routing.escalate_on_failure:
+            plan.append(Tier.LOCAL)
+            if self.settings.routing.mode == "auto" and self._claude_allowed(available):
+                plan.append(Tier.CLAUDE)
+            elif available.private_reason:
+                log.info("escalation to Claude blocked: %s", available.private_reason)
+        return plan
+
+    async def _attempt(
+        self,
+        inp: RunInput,
+        tier: Tier,
+        retry_reason: str,
+        meter: ProgressMeter,
+        context: int,
+        attempts: list[Attempt],
+    ) -> _Answer:
+        backend = self.local if tier is Tier.LOCAL else self.claude()
+        if backend is None:
+            return _Answer(None, "Claude is not configured", FailureKind.NOT_CONFIGURED)
+        plan = plan_for(Path(inp.path), inp.language) if inp.spec.id == "tests" else None
+        prompt_input = prompts.PromptInput(
+            spec=inp.spec,
+            language=inp.language,
+            path=inp.path,
+            lines=inp.target.lines,
+            start_line=inp.target.start_line,
+            end_line=inp.target.end_line,
+            code=inp.target.selected_text,
+            diagnostics=inp.diagnostics,
+            retry_reason=retry_reason,
+            test_module=plan.import_hint if plan else "",
+        )
+        try:
+            request = prompts.build(
+                prompt_input, context if tier is Tier.LOCAL else 200_000
+            )
+        except prompts.PromptTooLarge as exc:
+            return _Answer(None, str(exc), FailureKind.TOO_LARGE)
+        if tier is Tier.CLAUDE:
+            over = await self._over_budget(request)
+            if over:
+                return _Answer(None, over, FailureKind.BUDGET)
+        label = tier.label if not retry_reason else f"{tier.label} (retry)"
+        meter.start(label)
+        try:
+            completion = await backend.complete(request, meter)
+        except BackendError as exc:
+            log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
+            return _Answer(None, exc.message, exc.kind)
+        attempts.append(Attempt(tier, completion.model, completion.usage))
+        self.last_rate = meter.rate or self.last_rate
+        return await self._finish(inp, tier, request, completion)
+
+    async def _finish(
+        self, inp: RunInput, tier: Tier, request: ChatRequest, completion: Completion
+    ) -> _Answer:
+        model = completion.model
+        if not inp.spec.edits_code:
+            text = completion.text.strip()
+            if not text:
+                return _Answer(None, "the answer is empty")
+            if completion.finish_reason == "length":
+                text += "\n\n*(The answer was cut off at the token limit.)*"
+            return _Answer(RunOutcome("explained", f"Explained by {tier.label} ({model}).",
+                                      tier=tier, model=model, markdown=_strip_think(text)))
+        original = inp.target.selected_text
+        extracted = extract_code(completion.text, language=inp.language, original=original)
+        if extracted.code is None:
+            return _Answer(None, extracted.reason or "the answer contains no code")
+        if inp.spec.id == "tests":
+            return self._finish_tests(inp, tier, model, extracted.code, completion.finish_reason)
+        target = inp.target
+        new_block = build_block(target, extracted.code)
+        old_block = target.lines[target.start_line : target.end_line]
+        old_doc = "".join(target.lines)
+        new_doc = "".join(
+            (*target.lines[: target.start_line], *new_block, *target.lines[target.end_line :])
+        )
+        ctx = CheckContext(
+            action=inp.spec.id,
+            language=inp.language,
+            old_document=old_doc,
+            new_document=new_doc,
+            old_block="".join(old_block),
+            new_block="".join(new_block),
+            finish_reason=completion.finish_reason,
+            diagnostics=inp.diagnostics,
+        )
+        reasons = (
+            await asyncio.to_thread(run_checks, ctx)
+            if len(new_doc) > OFFLOAD_CHARS
+            else run_checks(ctx)
+        )
+        if reasons:
+            return _Answer(None, "; ".join(reasons))
+        edits = minimal_edits(old_block, new_block, target.start_line)
+        if not edits:
+            return _Answer(None, UNCHANGED)
+        changed = sum(len(e.new_lines) for e in edits)
+        return _Answer(
+            RunOutcome(
+                "edit",
+                f"{inp.spec.verb} by {tier.label} ({model}): {changed} line(s) changed.",
+                tier=tier,
+                model=model,
+                edits=tuple(edits),
+            )
+        )
+
+    def _finish_tests(
+        self, inp: RunInput, tier: Tier, model: str, code: str, finish_reason: str
+    ) -> _Answer:
+        plan = plan_for(Path(inp.path), inp.language)
+        existing = inp.read_file(plan.path)
+        insert = merge_generated(existing or "", code)
+        new_text = (existing or "") + insert
+        ctx = CheckContext(
+            action="tests",
+            language=inp.language,
+            old_document=existing or "",
+            new_document=new_text,
+            old_block="",
+            new_block=insert,
+            finish_reason=finish_reason,
+        )
+        reasons = run_checks(ctx)
+        if reasons:
+            return _Answer(None, "; ".join(reasons))
+        line = len((existing or "").splitlines(True)) if existing else 0
+        verb = "Extended" if existing is not None else "Created"
+        return _Answer(
+            RunOutcome(
+                "edit",
+                f"{verb} {plan.path.name} with tests by {tier.label} ({model}).",
+                tier=tier,
+                model=model,
+                new_file=NewFileEdit(plan.path, existing is not None, insert, line),
+            )
+        )
+
+
+def _strip_think(text: str) -> str:
+    import re
+
+    return re.sub(r"(?s)<think(?:ing)?>.*?</think(?:ing)?>\s*", "", text).strip()

@@ -1,0 +1,368 @@
+"""`ladder.run` inside an editor: snapshot → progress → engine → rebase → one applyEdit.
+
+Everything that talks LSP for a run lives here: work-done progress (cancellable), both cancel
+paths (progress cancel and `$/cancelRequest`), the versioned WorkspaceEdit, the explain
+document, and the single message that tells the user how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from .actions import find_action
+from .backends.base import Tier
+from .edits import make_target, rebase
+from .jobs import RunInput, RunOutcome
+from .listing import RunArgs
+from .lsp_text import line_edits_to_text_edits, split_lines, to_server_position
+
+if TYPE_CHECKING:
+    from .server import LadderServer
+
+log = logging.getLogger(__name__)
+APPLY_TIMEOUT = 30.0  # some clients (Vim's ALE) never answer workspace/applyEdit
+PROGRESS_CREATE_TIMEOUT = 5.0
+
+
+class UserError(Exception):
+    """Refuse the run with a message the user sees; nothing was changed."""
+
+
+async def run_command(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
+    """The `ladder.run` handler body; never raises for expected failures."""
+    msg_id = ls.protocol.msg_id
+    job = asyncio.ensure_future(_run(ls, args))
+    if msg_id is not None:
+        ls.jobs_by_request[msg_id] = job
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        job.cancel()
+        return {"applied": False, "reason": "cancelled"}
+    finally:
+        if msg_id is not None:
+            ls.jobs_by_request.pop(msg_id, None)
+
+
+async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
+    try:
+        inp = _prepare(ls, args)
+    except UserError as exc:
+        _tell(ls, types.MessageType.Warning, f"Ladder: {exc}")
+        return {"applied": False, "tier": None, "model": "", "reason": str(exc)}
+    progress = await _Progress.start(ls, f"Ladder: {inp.spec.verb}")
+    try:
+        outcome = await ls.engine.run(inp, progress.report)
+    except asyncio.CancelledError:
+        progress.end("Cancelled")
+        await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"),
+                                       progress.elapsed))
+        _tell(ls, types.MessageType.Info, "Ladder: cancelled; nothing was changed.")
+        return {"applied": False, "tier": None, "model": "", "reason": "cancelled"}
+    except Exception:
+        log.exception("run failed")
+        progress.end("Failed")
+        _tell(ls, types.MessageType.Error,
+              "Ladder: internal error; nothing was changed (details in the log).")
+        return {"applied": False, "tier": None, "model": "", "reason": "internal error"}
+    progress.end(outcome.status)
+    for step in outcome.steps:
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Info, f"Ladder: {step}"))
+    applied, message = await _deliver(ls, inp, args, outcome)
+    await ls.record(inp, outcome, progress.elapsed)
+    ls.send_status()
+    level = types.MessageType.Info if applied or outcome.status == "explained" else (
+        types.MessageType.Warning
+    )
+    _tell(ls, level, f"Ladder: {message}")
+    result: dict[str, Any] = {
+        "applied": applied,
+        "tier": outcome.tier.value if outcome.tier else None,
+        "model": outcome.model,
+    }
+    if not applied:
+        result["reason"] = message
+    return result
+
+
+def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
+    spec = find_action(args.action, ls.settings)
+    if spec is None:
+        raise UserError(f"unknown action {args.action!r}")
+    doc = ls.workspace.text_documents.get(args.uri)
+    if doc is None:
+        raise UserError("the document is not open in the editor")
+    if args.version is not None and doc.version is not None and args.version != doc.version:
+        raise UserError("the document changed since the action was offered; choose it again")
+    tier = None
+    if args.tier:
+        try:
+            tier = Tier(args.tier)
+        except ValueError:
+            raise UserError(f"unknown tier {args.tier!r} (local or claude)") from None
+    lines = split_lines(doc.source)
+    codec = doc.position_codec
+    start = to_server_position(lines, args.range.start, codec)
+    end = to_server_position(lines, args.range.end, codec)
+    if end < start:
+        start, end = end, start
+    target = make_target(args.uri, doc.version, tuple(lines), start, end)
+    if not target.selected_text.strip():
+        raise UserError("the selection is empty")
+    path = _path_of(args.uri)
+    return RunInput(
+        spec=spec,
+        target=target,
+        language=doc.language_id or _language_from_path(path),
+        path=path,
+        diagnostics=tuple(args.diagnostics or ()),
+        tier=tier,
+        read_file=lambda p: _read_text(ls, p),
+    )
+
+
+async def _deliver(
+    ls: LadderServer, inp: RunInput, args: RunArgs, outcome: RunOutcome
+) -> tuple[bool, str]:
+    """Send the edit (or the explanation); returns (applied, message for the user)."""
+    if outcome.status == "explained":
+        return await _show_explanation(ls, inp, outcome), outcome.message
+    if outcome.status != "edit":
+        return False, outcome.message
+    if outcome.new_file is not None:
+        return await _apply_new_file(ls, outcome)
+    doc = ls.workspace.text_documents.get(args.uri)
+    if doc is None:
+        return False, "the document was closed while the model was answering; nothing applied."
+    current = split_lines(doc.source)
+    offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
+    if offset is None:
+        return False, (
+            "you changed the code the model was working on, so nothing was applied "
+            "(run the action again)."
+        )
+    edits = line_edits_to_text_edits(outcome.edits, current, doc.position_codec, offset)
+    edit = _workspace_edit(ls, args.uri, doc.version, edits)
+    applied = await _apply(ls, edit, inp.spec.verb)
+    if not applied:
+        return False, "the editor did not apply the edit (the document may have changed)."
+    return True, outcome.message
+
+
+def _workspace_edit(
+    ls: LadderServer, uri: str, version: int | None, edits: list[types.TextEdit]
+) -> types.WorkspaceEdit:
+    if _supports_document_changes(ls):
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=list(edits),
+                )
+            ]
+        )
+    return types.WorkspaceEdit(changes={uri: list(edits)})
+
+
+async def _apply(ls: LadderServer, edit: types.WorkspaceEdit, label: str) -> bool:
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
+            ),
+            APPLY_TIMEOUT,
+        )
+    except asyncio.TimeoutError:
+        log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
+        return False
+    except Exception as exc:
+        log.warning("workspace/applyEdit failed: %s", exc)
+        return False
+    if not result.applied:
+        log.info("client refused the edit: %s", result.failure_reason)
+    return bool(result.applied)
+
+
+async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, str]:
+    plan = outcome.new_file
+    assert plan is not None
+    uri = from_fs_path(str(plan.path)) or plan.path.as_uri()
+    insert = types.TextEdit(
+        range=types.Range(types.Position(plan.insert_line, 0), types.Position(plan.insert_line, 0)),
+        new_text=plan.insert_text,
+    )
+    open_doc = ls.workspace.text_documents.get(uri)
+    version = open_doc.version if open_doc is not None else None
+    if not plan.exists and not _supports_create(ls):
+        # The client cannot create files through an edit: write it ourselves, then show it.
+        try:
+            plan.path.write_text(plan.insert_text, encoding="utf-8")
+        except OSError as exc:
+            return False, f"could not create {plan.path}: {exc}"
+        await _show(ls, uri)
+        return True, outcome.message
+    changes: list[Any] = []
+    if not plan.exists:
+        changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(
+            ignore_if_exists=True)))
+    if _supports_document_changes(ls):
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+            edits=[insert]))
+        edit = types.WorkspaceEdit(document_changes=changes)
+    else:
+        edit = types.WorkspaceEdit(changes={uri: [insert]})
+    applied = await _apply(ls, edit, "Write tests")
+    return (applied, outcome.message if applied else "the editor did not apply the test file.")
+
+
+async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome) -> bool:
+    caps = ls.client_capabilities.window
+    name = Path(inp.path).stem or "selection"
+    header = (
+        f"# {name}: lines {inp.target.start_line + 1}-{inp.target.end_line}\n\n"
+        f"*Explained by {outcome.tier.label if outcome.tier else 'Ladder'} "
+        f"({outcome.model})*\n\n"
+    )
+    text = header + outcome.markdown + "\n"
+    if caps is not None and caps.show_document is not None and caps.show_document.support:
+        path = _explain_path(name)
+        try:
+            await asyncio.to_thread(_write_private, path, text)
+        except OSError as exc:
+            log.warning("could not write %s: %s", path, exc)
+        else:
+            return await _show(ls, path.as_uri())
+    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, outcome.markdown))
+    return True
+
+
+async def _show(ls: LadderServer, uri: str) -> bool:
+    caps = ls.client_capabilities.window
+    if caps is None or caps.show_document is None or not caps.show_document.support:
+        return False
+    try:
+        result = await asyncio.wait_for(
+            ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)),
+            APPLY_TIMEOUT,
+        )
+    except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure: just log
+        log.warning("window/showDocument failed: %s", exc)
+        return False
+    return bool(result.success)
+
+
+def _explain_path(name: str) -> Path:
+    folder = Path(platformdirs.user_cache_dir("ladder-lsp")) / "explain"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return folder / f"{name}-{stamp}-{uuid.uuid4().hex[:6]}.md"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """User-only permissions: explanations quote the user's code."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _supports_document_changes(ls: LadderServer) -> bool:
+    ws = ls.client_capabilities.workspace
+    return bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
+
+
+def _supports_create(ls: LadderServer) -> bool:
+    ws = ls.client_capabilities.workspace
+    ops = ws.workspace_edit.resource_operations if ws and ws.workspace_edit else None
+    return bool(ops and types.ResourceOperationKind.Create in ops and
+                _supports_document_changes(ls))
+
+
+def _path_of(uri: str) -> str:
+    return to_fs_path(uri) or uri
+
+
+def _read_text(ls: LadderServer, path: Path) -> str | None:
+    uri = from_fs_path(str(path))
+    doc = ls.workspace.text_documents.get(uri) if uri else None
+    if doc is not None:
+        return doc.source
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+_EXTENSIONS = {
+    ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript",
+    ".tsx": "typescriptreact", ".go": "go", ".rs": "rust",
+}
+
+
+def _language_from_path(path: str) -> str:
+    return _EXTENSIONS.get(Path(path).suffix, "plaintext")
+
+
+def _tell(ls: LadderServer, level: types.MessageType, message: str) -> None:
+    ls.window_show_message(types.ShowMessageParams(type=level, message=message))
+
+
+class _Progress:
+    """Work-done progress when the client supports it; cancelling it cancels the run."""
+
+    def __init__(self, ls: LadderServer, token: str | None) -> None:
+        self._ls = ls
+        self._token = token
+        self._started = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    @classmethod
+    async def start(cls, ls: LadderServer, title: str) -> _Progress:
+        caps = ls.client_capabilities.window
+        if caps is None or not caps.work_done_progress:
+            return cls(ls, None)
+        token = f"ladder-{uuid.uuid4().hex}"
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(token),
+                                   PROGRESS_CREATE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - progress is optional; the run goes on
+            log.info("client refused progress: %s", exc)
+            return cls(ls, None)
+        task = asyncio.current_task()
+        future = ls.work_done_progress.tokens.get(token)
+        if future is not None and task is not None:
+            loop = asyncio.get_running_loop()
+            future.add_done_callback(
+                lambda f: loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
+            )
+        ls.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+        )
+        return cls(ls, token)
+
+    def report(self, message: str) -> None:
+        if self._token is not None:
+            self._ls.work_done_progress.report(
+                self._token, types.WorkDoneProgressReport(message=message)
+            )
+
+    def end(self, message: str) -> None:
+        if self._token is not None:
+            self._ls.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message))
+            self._ls.work_done_progress.tokens.pop(self._token, None)
+            self._token = None

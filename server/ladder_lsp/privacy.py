@@ -1,0 +1,85 @@
+"""What must never leave the machine: files matching `privacy.localOnly`, and selections that
+look like they hold secrets. Checked before any Claude request, whatever path led there."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import urllib.parse
+from collections.abc import Iterable
+
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("an Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}")),
+    ("an OpenAI-style API key", re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}")),
+    ("an AWS access key", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{30,}")),
+    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    (
+        # `password = "..."`, `"api_key": "..."` (JSON, dicts), `apiKey: '...'`
+        "a hard-coded credential",
+        re.compile(
+            r"(?i)\b(api[_-]?key|secret|token|passw(or)?d)\b['\"]?\s*[:=]\s*"
+            r"['\"][^'\"\s]{16,}['\"]"
+        ),
+    ),
+    (
+        # `DB_PASSWORD = "..."`, `client_secret=...`, `AWS_SECRET_ACCESS_KEY: "..."`: compound
+        # names are common in ordinary code too, so the value must look generated (a digit,
+        # not a URL).
+        "a hard-coded credential",
+        re.compile(
+            r"(?i)\b\w*(api[_-]?key|secret|token|passw(or)?d|access[_-]?key)\w*['\"]?\s*[:=]\s*"
+            r"['\"](?![^'\"\s]*://)(?=[^'\"\s]*\d)[^'\"\s]{16,}['\"]"
+        ),
+    ),
+)
+
+
+def matches_local_only(path: str, globs: Iterable[str]) -> str | None:
+    """The first glob that keeps this file local, or None.
+
+    Paths may be absolute, relative or `file:` URIs. A glob that is not anchored with `/`
+    matches from any folder down (`**/secrets/**` and `secrets/**` both match
+    `secrets/db.py` and `/home/me/proj/secrets/db.py`). Matching ignores case, since many
+    file systems do and a missed match would send a secret away.
+    """
+    normalized = _plain_path(path).lower()
+    parts = normalized.split("/")
+    tails = ["/".join(parts[i:]) for i in range(len(parts)) if parts[i]]
+    for glob in globs:
+        pattern = glob.replace("\\", "/").lower()
+        if fnmatch.fnmatchcase(normalized, pattern):
+            return glob
+        if pattern.startswith("/"):
+            continue
+        pattern = pattern.removeprefix("**/")
+        if any(fnmatch.fnmatchcase(tail, pattern) for tail in tails):
+            return glob
+    return None
+
+
+def _plain_path(path: str) -> str:
+    if path.startswith("file:"):
+        path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+    return path.replace("\\", "/")
+
+
+def secret_kind(text: str) -> str | None:
+    """What kind of secret the text seems to contain (never the secret itself)."""
+    for label, pattern in SECRET_PATTERNS:
+        if pattern.search(text):
+            return label
+    return None
+
+
+def local_only_reason(path: str, text: str, globs: Iterable[str]) -> str | None:
+    """Why this code must stay on this machine, or None when it may go to Claude."""
+    glob = matches_local_only(path, globs)
+    if glob:
+        return f"the file matches privacy.localOnly ({glob})"
+    kind = secret_kind(text)
+    if kind:
+        return f"the selection seems to contain {kind}"
+    return None

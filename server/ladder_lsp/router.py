@@ -1,0 +1,166 @@
+"""Which tier runs an action, and why — decided from what is cheap to know.
+
+The complexity score (0-100) adds up explainable parts: selection size, Python AST shape
+(branches, nesting, names defined elsewhere), the action and its diagnostics, and whether the
+prompt plus the expected answer fits the local model's context. `auto` routing sends work to
+the local model unless the score is above `routing.escalateAbove`; the reason of the biggest
+part goes into the action title ("312 lines, above local limit").
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+from collections.abc import Sequence
+
+import attrs
+
+from .actions import ActionSpec
+from .backends.base import Tier
+from .config import RoutingMode, Settings
+from .prompts import answer_budget, estimate_tokens
+
+ACTION_WEIGHT = {"tests": 15, "refactor": 10, "fix": 5, "explain": 0, "docstring": 0}
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+@attrs.frozen
+class Score:
+    total: float
+    parts: tuple[tuple[str, float], ...]  # (why, points), biggest first
+    fits_local: bool = True
+
+    @property
+    def reason(self) -> str:
+        return self.parts[0][0] if self.parts else ""
+
+
+@attrs.frozen
+class Decision:
+    tier: Tier | None  # None: no tier can serve; `refusal` says why
+    why: str = ""  # shown in the title when the choice is not the plain default
+    refusal: str = ""
+
+
+@attrs.frozen
+class Availability:
+    """What the router may use right now; filled by the engine from settings and state."""
+
+    local_ok: bool = True
+    local_problem: str = ""
+    claude_ok: bool = False
+    claude_problem: str = "no Claude API key"
+    private_reason: str = ""  # set when this code must not go to Claude
+
+
+def score(
+    spec: ActionSpec,
+    code: str,
+    language: str,
+    diagnostics: Sequence[str] = (),
+    context_tokens: int = 8192,
+) -> Score:
+    """Pure and fast enough for listing (the code is one selection or definition)."""
+    parts: list[tuple[str, float]] = []
+    n_lines = max(1, len(code.splitlines()))  # a trailing newline does not start a line
+    parts.append((f"{n_lines} lines", min(40.0, n_lines / 5)))
+    if language == "python":
+        parts.extend(_python_parts(code))
+    weight = ACTION_WEIGHT.get(spec.id, 10)
+    if weight:
+        parts.append((f"{spec.verb.lower()} is demanding", float(weight)))
+    if diagnostics:
+        parts.append((f"{len(diagnostics)} diagnostics", min(15.0, 5.0 * len(diagnostics))))
+    needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + 400
+    fits = needed <= context_tokens
+    if not fits:
+        parts.append((f"{n_lines} lines, above local limit", 100.0))
+    parts.sort(key=lambda p: -p[1])
+    return Score(total=min(100.0, sum(p for _, p in parts)), parts=tuple(parts), fits_local=fits)
+
+
+def _python_parts(code: str) -> list[tuple[str, float]]:
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    branches = 0
+    depth = 0
+    defined: set[str] = set()
+    used: set[str] = set()
+
+    # An explicit stack, not recursion: a long expression (`a + a + ... + a`) parses into a
+    # tree deeper than Python's recursion limit, and listing must never crash on it.
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            nested = level
+            if isinstance(child, (ast.If, ast.For, ast.While, ast.Try, ast.With, ast.Match,
+                                  ast.AsyncFor, ast.AsyncWith, ast.IfExp, ast.comprehension)):
+                branches += 1
+                nested = level + 1
+                depth = max(depth, nested)
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defined.add(child.name)
+                defined.update(a.arg for a in ast.walk(child.args) if isinstance(a, ast.arg))
+            elif isinstance(child, ast.ClassDef):
+                defined.add(child.name)
+            if isinstance(child, ast.Name):
+                (defined if isinstance(child.ctx, ast.Store) else used).add(child.id)
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                defined.update((a.asname or a.name).split(".")[0] for a in child.names)
+            stack.append((child, nested))
+
+    external = used - defined - BUILTIN_NAMES - {"self", "cls"}
+    parts: list[tuple[str, float]] = []
+    if branches:
+        parts.append((f"{branches} branches", min(20.0, branches * 1.5)))
+    if depth > 2:
+        parts.append((f"nesting depth {depth}", min(15.0, (depth - 2) * 5.0)))
+    if external:
+        parts.append((f"{len(external)} names defined elsewhere", min(10.0, len(external) * 1.0)))
+    return parts
+
+
+def decide(
+    spec: ActionSpec,
+    settings: Settings,
+    available: Availability,
+    the_score: Score,
+    *,
+    explicit: Tier | None = None,
+) -> Decision:
+    """The policy table (README "Routing"): explicit choice, then mode, then the score."""
+    mode = RoutingMode(settings.routing.mode)
+    claude_blocked = available.private_reason or (
+        "" if available.claude_ok else available.claude_problem
+    )
+    if explicit is Tier.CLAUDE and mode is RoutingMode.LOCAL:
+        return Decision(None, refusal="Claude is not used: routing.mode is local (never Claude)")
+    if explicit is Tier.CLAUDE or (explicit is None and mode is RoutingMode.CLAUDE):
+        if claude_blocked:
+            return Decision(None, refusal=f"Claude is not available: {claude_blocked}")
+        return Decision(Tier.CLAUDE)
+    if explicit is Tier.LOCAL or mode is RoutingMode.LOCAL:
+        if not available.local_ok:
+            return Decision(None, refusal=available.local_problem or "the local model is down")
+        return Decision(Tier.LOCAL)
+    # auto
+    wants_claude = not the_score.fits_local or the_score.total > settings.routing.escalate_above
+    auto_claude_ok = not claude_blocked and settings.budget.daily_usd > 0
+    if wants_claude and auto_claude_ok:
+        why = the_score.reason
+        if the_score.fits_local:
+            why = f"complexity {the_score.total:.0f}: {why}"
+        return Decision(Tier.CLAUDE, why=why)
+    if available.local_ok:
+        return Decision(Tier.LOCAL)
+    if auto_claude_ok:
+        return Decision(Tier.CLAUDE, why=available.local_problem or "local model down")
+    return Decision(
+        None,
+        refusal=f"{available.local_problem or 'the local model is down'}; "
+        f"Claude: {claude_blocked or 'automatic use is off (budget.dailyUsd = 0)'}",
+    )

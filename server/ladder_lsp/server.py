@@ -1,0 +1,261 @@
+"""The language server: registers LSP features and commands and hands each to its module.
+
+No product logic lives here: listing is in `listing`, runs in `lsp_run` and `jobs`, settings in
+`config`. This module owns the session state (settings, engine, running jobs) and the
+`ladder/status` notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from . import __version__
+from .actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
+from .backends.base import BackendError
+from .config import Problem, Settings, merge_raw, parse_settings
+from .jobs import Engine, RunInput, RunOutcome
+from .ledger import Ledger
+from .listing import RunArgs, offers
+from .lsp_run import run_command
+from .lsp_text import split_lines
+from .protocol import LadderProtocol
+from .regions import RegionFinder
+
+log = logging.getLogger(__name__)
+STATUS_NOTIFICATION = "ladder/status"
+
+
+class LadderServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("ladder-lsp", __version__, protocol_cls=LadderProtocol)
+        self.init_options: dict[str, Any] = {}
+        self.workspace_settings: dict[str, Any] = {}
+        self.model_override = ""
+        self.settings = Settings()
+        self.engine = Engine(self.settings)
+        self.regions = RegionFinder()
+        self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
+        self._last_status: dict[str, Any] | None = None
+        assert isinstance(self.protocol, LadderProtocol)
+        self.protocol.on_cancel = self._cancel_request
+
+    # -- settings --------------------------------------------------------------------------
+
+    def apply_settings(self, *, announce: bool = True) -> None:
+        raw = merge_raw(self.init_options, self.workspace_settings)
+        if self.model_override:
+            raw = merge_raw(raw, {"local": {"model": self.model_override}})
+        settings, problems = parse_settings(raw)
+        ledger_changed = (
+            self.engine.ledger is None
+            or settings.ledger != self.settings.ledger
+            or settings.claude.model != self.engine.ledger.claude_model
+        )
+        self.settings = settings
+        self.engine.update(settings)
+        if ledger_changed:
+            if self.engine.ledger is not None:
+                self.engine.ledger.close()
+            self.engine.ledger = Ledger.open(settings)
+        if announce:
+            self._report_problems(problems)
+
+    def _report_problems(self, problems: list[Problem]) -> None:
+        for p in problems:
+            log.warning("setting %s: %s", p.path, p.message)
+        warn = [p for p in problems if p.warn]
+        if warn:
+            text = "; ".join(f"ladder.{p.path} {p.message}" for p in warn)
+            self.window_show_message(
+                types.ShowMessageParams(types.MessageType.Warning, f"Ladder settings: {text}")
+            )
+
+    async def pull_configuration(self) -> None:
+        """`workspace/configuration` section `ladder` (wins over initializationOptions)."""
+        ws = self.client_capabilities.workspace
+        if not (ws and ws.configuration):
+            return
+        folders = list(self.workspace.folders.values())
+        items = [types.ConfigurationItem(scope_uri=f.uri, section="ladder") for f in folders]
+        items = items or [types.ConfigurationItem(section="ladder")]
+        try:
+            results = await asyncio.wait_for(
+                self.workspace_configuration_async(types.ConfigurationParams(items=items)), 10
+            )
+        except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps defaults
+            log.info("workspace/configuration failed: %s", exc)
+            return
+        merged: dict[str, Any] = {}
+        for result in results or []:
+            if isinstance(result, dict):
+                merged = merge_raw(merged, result)
+        self.workspace_settings = merged
+
+    # -- status ----------------------------------------------------------------------------
+
+    async def status(self, *, fresh: bool = False) -> dict[str, Any]:
+        local = self.engine.local
+        models: list[str] = []
+        current = local.settings.model
+        try:
+            infos = await local.list_models(fresh=fresh)
+            models = [m.id for m in infos]
+            if not current:
+                current = await local.resolve_model()
+        except BackendError as exc:
+            log.info("local status: %s", exc.message)
+        ledger = self.engine.ledger
+        usage = await asyncio.to_thread(ledger.summary_today) if ledger else {}
+        return {
+            "local": {
+                "baseUrl": local.settings.base_url,
+                "reachable": bool(local.reachable),
+                "model": current,
+                "models": models,
+            },
+            "claude": {
+                "configured": bool(self.engine.claude_key()),
+                "model": self.settings.claude.model,
+            },
+            "usage": {
+                "todayUsd": round(float(usage.get("today_usd", 0.0)), 4),
+                "savedUsd": round(float(usage.get("saved_usd", 0.0)), 4),
+            },
+            "lastTokensPerSecond": round(self.engine.last_rate, 1),
+        }
+
+    def send_status(self, *, fresh: bool = False, force: bool = False) -> None:
+        """Notify `ladder/status` when it changed (always with `force`, e.g. new settings)."""
+        asyncio.ensure_future(self._send_status(fresh, force))
+
+    async def _send_status(self, fresh: bool, force: bool) -> None:
+        status = await self.status(fresh=fresh)
+        if force or status != self._last_status:
+            self._last_status = status
+            self.protocol.notify(STATUS_NOTIFICATION, status)
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def _cancel_request(self, msg_id: Any) -> None:
+        job = self.jobs_by_request.get(msg_id)
+        if job is not None:
+            job.cancel()
+
+    async def record(self, inp: RunInput, outcome: RunOutcome, seconds: float) -> None:
+        ledger = self.engine.ledger
+        if ledger is None:
+            return
+        try:
+            await asyncio.to_thread(ledger.record_run, inp, outcome, seconds)
+        except Exception:  # noqa: BLE001 - a ledger problem must not fail the user's run
+            log.exception("could not record the run in the ledger")
+
+
+CODE_ACTION_KINDS = [REFACTOR_REWRITE, QUICKFIX, REFACTOR, SOURCE]
+
+
+def create_server() -> LadderServer:
+    server = LadderServer()
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: LadderServer, params: types.InitializeParams) -> None:
+        options = params.initialization_options
+        ls.init_options = options if isinstance(options, dict) else {}
+        ls.apply_settings(announce=False)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: LadderServer, params: types.InitializedParams) -> None:
+        await ls.pull_configuration()
+        ls.apply_settings()
+        ls.send_status(fresh=True)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_config(ls: LadderServer, params: types.DidChangeConfigurationParams) -> None:
+        pushed = params.settings.get("ladder") if isinstance(params.settings, dict) else None
+        if isinstance(pushed, dict) and not _pulls(ls):
+            ls.workspace_settings = pushed
+        else:
+            await ls.pull_configuration()
+        ls.apply_settings()
+        ls.send_status(fresh=True, force=True)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=False),
+    )
+    def on_code_action(
+        ls: LadderServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        doc = ls.workspace.text_documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        lines = split_lines(doc.source)
+        engine = ls.engine
+        return offers(
+            uri=doc.uri,
+            path=doc.path or doc.uri,
+            language=doc.language_id or "plaintext",
+            version=doc.version,
+            lines=lines,
+            requested=params.range,
+            context=params.context,
+            settings=ls.settings,
+            available=engine.availability(doc.path or doc.uri, ""),
+            context_tokens=engine.local.settings.context_length,
+            regions=ls.regions,
+        ) or None
+
+    @server.command("ladder.run")
+    async def ladder_run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
+        return await run_command(ls, args)
+
+    @server.command("ladder.status")
+    async def ladder_status(ls: LadderServer) -> dict[str, Any]:
+        return await ls.status(fresh=True)
+
+    @server.command("ladder.models")
+    async def ladder_models(ls: LadderServer) -> list[dict[str, Any]]:
+        try:
+            models = await ls.engine.local.list_models(fresh=True)
+        except BackendError as exc:
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
+                                                           f"Ladder: {exc.message}"))
+            return []
+        return [
+            {"id": m.id, "state": m.state or None, "type": m.type or None,
+             "maxContextLength": m.max_context_length}
+            for m in models
+        ]
+
+    @server.command("ladder.selectModel")
+    async def ladder_select_model(ls: LadderServer, model_id: str) -> dict[str, Any]:
+        ls.model_override = model_id
+        ls.apply_settings(announce=False)
+        ls.window_show_message(types.ShowMessageParams(
+            types.MessageType.Info, f"Ladder: local model set to {model_id or 'the loaded one'}"))
+        ls.send_status(fresh=True)
+        return {"model": model_id}
+
+    @server.command("ladder.usage")
+    async def ladder_usage(ls: LadderServer) -> dict[str, Any]:
+        if ls.engine.ledger is None:
+            return {"days": [], "tiers": {}, "savedUsd": 0.0}
+        return await asyncio.to_thread(ls.engine.ledger.usage_report)
+
+    @server.feature(types.SHUTDOWN)
+    async def on_shutdown(ls: LadderServer, params: Any = None) -> None:
+        for job in list(ls.jobs_by_request.values()):
+            job.cancel()
+        await ls.engine.aclose()
+
+    return server
+
+
+def _pulls(ls: LadderServer) -> bool:
+    ws = ls.client_capabilities.workspace
+    return bool(ws and ws.configuration)

@@ -1,0 +1,205 @@
+"""A minimal editor around the pytest-lsp client: it keeps the text of the documents it opened,
+applies the server's `workspace/applyEdit` exactly as an editor would (UTF-16 positions,
+versioned documentChanges checked against its own versions) and tells the server with
+`didChange`, so tests can compare the final text byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import attrs
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+
+def fix_code_action_structuring(client: LanguageClient) -> None:
+    """lsprotocol 2025.0.0's client converter turns a CodeAction carrying a `command` into a
+    `Command`; decide by the type of the `command` field instead."""
+    converter = client.protocol._converter
+
+    def structure(obj: Any, _: Any) -> types.CodeAction | types.Command:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(types.CodeAction | types.Command, structure)
+
+
+def utf16_to_index(line: str, units: int) -> int:
+    count = 0
+    for i, ch in enumerate(line):
+        if count >= units:
+            return i
+        count += 2 if ord(ch) > 0xFFFF else 1
+    return len(line)
+
+
+def offset_of(text: str, pos: types.Position) -> int:
+    lines = text.splitlines(keepends=True)
+    if pos.line >= len(lines):
+        return len(text)
+    start = sum(len(x) for x in lines[: pos.line])
+    body = lines[pos.line].rstrip("\r\n")
+    return start + utf16_to_index(body, pos.character)
+
+
+def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
+    spans = sorted(
+        ((offset_of(text, e.range.start), offset_of(text, e.range.end), e.new_text) for e in edits),
+        key=lambda s: (s[0], s[1]),
+        reverse=True,
+    )
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+@attrs.define
+class Doc:
+    uri: str
+    text: str
+    version: int
+    language: str
+
+
+class Editor:
+    def __init__(self, client: LanguageClient) -> None:
+        self.client = client
+        self.docs: dict[str, Doc] = {}
+        self.applied: list[types.ApplyWorkspaceEditParams] = []
+        self.created: list[str] = []
+        self.status: list[Any] = []
+        self.refuse_edits = False
+        self.before_apply: Any = None  # async callable run before an edit is applied
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        async def on_apply(params: types.ApplyWorkspaceEditParams) -> Any:
+            return await self._on_apply(params)
+
+        @client.feature("ladder/status")
+        def on_status(params: Any) -> None:
+            self._on_status(params)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def open(self, uri: str, text: str, language: str = "python") -> Doc:
+        doc = Doc(uri, text, 1, language)
+        self.docs[uri] = doc
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+            )
+        )
+        return doc
+
+    def type_text(self, uri: str, rng: types.Range, new_text: str) -> None:
+        """The user edits the document (incremental didChange)."""
+        doc = self.docs[uri]
+        doc.text = apply_text_edits(doc.text, [types.TextEdit(rng, new_text)])
+        doc.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=rng, text=new_text)
+                ],
+            )
+        )
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def actions(
+        self,
+        uri: str,
+        rng: types.Range,
+        diagnostics: list[types.Diagnostic] | None = None,
+        only: list[str] | None = None,
+    ) -> list[types.CodeAction]:
+        result = await self.client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=rng,
+                context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
+            )
+        )
+        return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+    async def execute(self, action: types.CodeAction) -> Any:
+        assert action.command is not None
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command=action.command.command, arguments=action.command.arguments
+            )
+        )
+
+    async def command(self, name: str, *arguments: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=name, arguments=list(arguments) or None)
+        )
+
+    @property
+    def shown(self) -> list[str]:
+        return [d.uri for d in self.client.shown_documents]
+
+    def messages(self) -> list[str]:
+        return [m.message for m in self.client.messages]
+
+    # -- client features -------------------------------------------------------------------
+
+    async def _on_apply(
+        self, params: types.ApplyWorkspaceEditParams
+    ) -> types.ApplyWorkspaceEditResult:
+        if self.before_apply is not None:
+            await self.before_apply()
+        self.applied.append(params)
+        if self.refuse_edits:
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="refused")
+        edit = params.edit
+        for change in edit.document_changes or []:
+            if isinstance(change, types.CreateFile):
+                self.created.append(change.uri)
+                self.docs.setdefault(change.uri, Doc(change.uri, "", 0, "python"))
+                continue
+            if not isinstance(change, types.TextDocumentEdit):
+                continue
+            uri = change.text_document.uri
+            doc = self.docs.get(uri)
+            if doc is None:
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason="unknown doc")
+            version = change.text_document.version
+            if version is not None and version != doc.version:
+                return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale")
+            edits = [e for e in change.edits if isinstance(e, types.TextEdit)]
+            self._apply(doc, edits)
+        for uri, edits in (edit.changes or {}).items():
+            self._apply(self.docs[uri], list(edits))
+        await asyncio.sleep(0)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    def _apply(self, doc: Doc, edits: list[types.TextEdit]) -> None:
+        doc.text = apply_text_edits(doc.text, edits)
+        doc.version += 1
+        if doc.version > 1:
+            self.client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(
+                        uri=doc.uri, version=doc.version
+                    ),
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=doc.text)],
+                )
+            )
+
+    def _on_status(self, params: Any) -> None:
+        self.status.append(to_plain(params))
+
+
+def to_plain(obj: Any) -> Any:
+    """pygls hands unknown notification params over as namedtuples; tests want dicts."""
+    if hasattr(obj, "_asdict"):
+        return {k: to_plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj

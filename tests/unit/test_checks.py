@@ -1,0 +1,292 @@
+"""The check registry and the common checks every edit must pass."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ladder_lsp import checks
+from ladder_lsp.checks import CheckContext, register, run_checks, unregister
+
+OLD_BLOCK = """\
+    def total(self):
+        result = 0
+        for item in self.items:
+            result += item.price
+        return result
+"""
+NEW_BLOCK = """\
+    def total(self):
+        return sum(item.price for item in self.items)
+"""
+HEAD = "class Cart:\n    items: list = []\n\n"
+TAIL = "\n    def count(self):\n        return len(self.items)\n"
+
+
+def ctx(
+    new_block: str = NEW_BLOCK,
+    *,
+    old_block: str = OLD_BLOCK,
+    action: str = "refactor",
+    language: str = "python",
+    head: str = HEAD,
+    tail: str = TAIL,
+    finish_reason: str = "stop",
+) -> CheckContext:
+    return CheckContext(
+        action=action,
+        language=language,
+        old_document=head + old_block + tail,
+        new_document=head + new_block + tail,
+        old_block=old_block,
+        new_block=new_block,
+        finish_reason=finish_reason,
+    )
+
+
+def test_good_answer_passes_every_check() -> None:
+    assert run_checks(ctx()) == []
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def scratch_action() -> Iterator[str]:
+    action = "test-scratch-action"
+    yield action
+    checks._REGISTRY.pop(action, None)
+
+
+def test_action_checks_run_after_common_ones(scratch_action: str) -> None:
+    def no_todo(c: CheckContext) -> str | None:
+        return "the answer adds a TODO" if "TODO" in c.new_block else None
+
+    register(scratch_action, no_todo)
+    register(scratch_action, no_todo)  # idempotent
+    assert checks.checks_for(scratch_action)[-1] is no_todo
+    assert checks.checks_for(scratch_action).count(no_todo) == 1
+    bad = NEW_BLOCK + "        # TODO\n"
+    assert run_checks(ctx(bad, action=scratch_action)) == ["the answer adds a TODO"]
+    assert run_checks(ctx(bad, action="refactor")) == []  # other actions unaffected
+    reasons = run_checks(ctx(bad, action=scratch_action, finish_reason="length"))
+    assert reasons == ["the answer was cut off at the token limit", "the answer adds a TODO"]
+    unregister(scratch_action, no_todo)
+    assert run_checks(ctx(bad, action=scratch_action)) == []
+
+
+def test_a_crashing_check_is_reported_not_raised(scratch_action: str) -> None:
+    def broken(c: CheckContext) -> str | None:
+        raise KeyError("boom")
+
+    register(scratch_action, broken)
+    reasons = run_checks(ctx(action=scratch_action))
+    assert len(reasons) == 1
+    assert reasons[0].startswith("internal error in check broken: KeyError")
+
+
+def test_explain_runs_only_its_own_checks() -> None:
+    assert run_checks(ctx(OLD_BLOCK, action="explain", finish_reason="length")) == []
+
+
+# --- common checks ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["length", "max_tokens"])
+def test_truncated(reason: str) -> None:
+    assert "the answer was cut off at the token limit" in run_checks(ctx(finish_reason=reason))
+
+
+def test_empty_answer() -> None:
+    assert checks.check_empty(ctx("")) == "the answer is empty"
+    assert checks.check_empty(ctx("\n  \n")) == "the answer is empty"
+    assert checks.check_empty(ctx("", action="fix")) is None  # deleting a line can be the fix
+
+
+def test_unchanged_ignores_trailing_whitespace_and_line_endings() -> None:
+    same = OLD_BLOCK.replace("\n", "  \r\n") + "\n"
+    assert checks.check_unchanged(ctx(same)) == "the model returned the code unchanged"
+    assert checks.check_unchanged(ctx(NEW_BLOCK)) is None
+    reindented = OLD_BLOCK.replace("        return result", "    return result")
+    assert checks.check_unchanged(ctx(reindented)) is None  # indentation is meaning
+
+
+def test_markdown_fence_in_code() -> None:
+    leaked = "```python\n" + NEW_BLOCK + "```\n"
+    assert checks.check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
+    assert checks.check_markdown(ctx(NEW_BLOCK)) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("python", "        # ... rest of the code"),
+        ("python", "        # (unchanged)"),
+        ("python", "        # ... (same as before)"),
+        ("python", "        # rest of the method remains the same"),
+        ("python", "        # other methods unchanged"),
+        ("python", "        [rest unchanged]"),
+        ("python", "        <rest of code>"),
+        ("python", "        # code omitted for brevity"),
+        ("javascript", "  // ... existing code ..."),
+        ("javascript", "  /* ... */"),
+        ("javascript", "  ..."),
+        ("javascript", "  // Rest of the implementation"),
+        ("typescriptreact", "      {/* ... rest of the JSX ... */}"),
+        ("go", "\t// ... existing logic unchanged"),
+        ("rust", "    // …"),
+    ],
+)
+def test_lazy_placeholders_fire(language: str, line: str) -> None:
+    reason = checks.check_placeholders(ctx(NEW_BLOCK + line + "\n", language=language))
+    assert reason is not None
+    assert reason.startswith("the answer leaves code out (")
+    assert line.strip()[:20] in reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "        # Loading data...",
+        "        # keep this in sync with the server",
+        "        # compare with the previous total",
+        "        print('...')",
+        "        msg = 'rest of the code'",
+    ],
+)
+def test_ordinary_comments_are_not_placeholders(line: str) -> None:
+    assert checks.check_placeholders(ctx(NEW_BLOCK + line + "\n")) is None
+
+
+def test_placeholder_already_in_the_original_is_fine() -> None:
+    old = OLD_BLOCK + "        # ... rest of the code\n"
+    new = NEW_BLOCK + "        # ... rest of the code\n"
+    assert checks.check_placeholders(ctx(new, old_block=old)) is None
+
+
+@pytest.mark.parametrize(
+    "new_block",
+    [
+        "    def total(self):\n        ...\n",
+        "    def total(self):\n        pass\n",
+        '    def total(self):\n        """Sum of prices."""\n        ...\n',
+        "    def total(self):\n        result = 0\n        ...\n        return result\n",
+    ],
+    ids=["ellipsis-body", "pass-body", "docstring-then-ellipsis", "stray-ellipsis"],
+)
+def test_python_body_replaced_by_stub(new_block: str) -> None:
+    assert checks.check_placeholders(ctx(new_block)) == (
+        "the answer replaces a function body with `...` or `pass`"
+    )
+
+
+def test_python_real_stubs_are_allowed() -> None:
+    protocol = (
+        "    class Priced(Protocol):\n        def price(self) -> int:\n            ...\n"
+        + NEW_BLOCK
+    )
+    abstract = "    @abc.abstractmethod\n    def price(self) -> int:\n        ...\n" + NEW_BLOCK
+    assert checks.check_placeholders(ctx(protocol)) is None
+    assert checks.check_placeholders(ctx(abstract)) is None
+    stub_before = "    def total(self):\n        pass\n"
+    assert checks.check_placeholders(ctx(stub_before, old_block=stub_before)) is None
+
+
+def test_python_syntax_error_names_the_line() -> None:
+    broken = "    def total(self):\n        return sum(item.price for item in self.items\n"
+    reason = checks.check_syntax(ctx(broken))
+    assert reason is not None
+    assert reason.startswith("syntax error at line ")
+    assert reason.startswith("syntax error at line 5: ")  # the unclosed `(` in the document
+
+
+def test_python_compile_errors_count_as_syntax_errors() -> None:
+    # A bad re-indent that parses but cannot compile: `return` outside a function.
+    old = "def total(items):\n    result = sum(items)\n    return result\n"
+    dedented = "def total(items):\n    result = sum(items)\nreturn result\n"
+    reason = checks.check_syntax(ctx(dedented, old_block=old, head="", tail=""))
+    assert reason == "syntax error at line 3: 'return' outside function"
+
+
+def test_python_broken_document_compares_the_blocks() -> None:
+    broken_head = "class Cart:\n    items = [\n\n"
+    assert checks.check_syntax(ctx(NEW_BLOCK, head=broken_head)) is None
+    worse = "    def total(self:\n        return (\n"
+    reason = checks.check_syntax(ctx(worse, head=broken_head))
+    assert reason is not None and reason.startswith("the new code has syntax errors")
+
+
+JS_OLD = "function sum(xs) {\n  let s = 0;\n  for (const x of xs) s += x;\n  return s;\n}\n"
+
+
+def test_other_languages_must_not_gain_parse_errors() -> None:
+    good = "function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n"
+    bad = "function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0;\n}\n"
+    base = {"old_block": JS_OLD, "language": "javascript", "head": "", "tail": ""}
+    assert checks.check_syntax(ctx(good, **base)) is None  # type: ignore[arg-type]
+    reason = checks.check_syntax(ctx(bad, **base))  # type: ignore[arg-type]
+    assert reason is not None and reason.startswith("syntax error near line 2")
+
+
+def test_languages_without_grammar_pass_syntax() -> None:
+    assert checks.check_syntax(ctx("end end end(", language="cobol")) is None
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        CheckContext("refactor", "python", "\x00", "\x00bad", "", ""),
+        CheckContext("refactor", "rust", "", "", "", "", finish_reason=""),
+        CheckContext("refactor", "python", "x = (" * 200, "y = [" * 500, "", "\t\t..."),
+        CheckContext("", "", "", "", "", ""),
+    ],
+)
+def test_checks_never_raise_on_odd_input(odd: CheckContext) -> None:
+    reasons = run_checks(odd)
+    assert isinstance(reasons, list)
+    assert not any(reason.startswith("internal error") for reason in reasons)
+
+
+def _big_python(n_functions: int, marker: str) -> str:
+    return "".join(
+        f"def f{i}(a, b):\n    '''Doc {marker}.'''\n    if a > b:\n        return a - b\n"
+        f"    return a + {i}\n\n\n"
+        for i in range(n_functions)
+    )
+
+
+def test_all_checks_fast_on_2000_line_files() -> None:
+    block_old = "def f150(a, b):\n    '''Doc x.'''\n    if a > b:\n        return a - b\n"
+    block_new = "def f150(a, b):\n    '''Doc x.'''\n    return abs(a - b)\n"
+    head = _big_python(150, "x")
+    tail = _big_python(135, "y")
+    assert len((head + tail).splitlines()) > 1900
+    js_head = head.replace("def ", "function ").replace("):\n", ") {}\n")
+    contexts = [
+        ctx(block_new, old_block=block_old, head=head, tail=tail),
+        ctx(block_new, old_block=block_old, head=js_head, tail="", language="javascript"),
+    ]
+    run_checks(ctx())  # warm grammars and imports
+    for context in contexts:
+        started = time.perf_counter()
+        run_checks(context)
+        elapsed = time.perf_counter() - started
+        assert elapsed < 0.25, elapsed  # ~30 ms here; generous for shared CI cores
+
+
+def test_repeated_context_fires_when_the_answer_includes_neighbours() -> None:
+    with_class = "class Cart:\n" + NEW_BLOCK
+    reason = checks.check_repeated_context(ctx(with_class))
+    assert reason == "the answer repeats code from around the selection (class Cart:)"
+    with_next = NEW_BLOCK + "\n    def count(self):\n        return len(self.items)\n"
+    reason = checks.check_repeated_context(ctx(with_next))
+    assert reason is not None and "def count(self):" in reason
+
+
+def test_repeated_context_ignores_short_lines_and_new_files() -> None:
+    assert checks.check_repeated_context(ctx()) is None
+    closing = ctx("    x = 1\n    }\n", old_block="    x = 0\n", head="{\n", tail="    }\n")
+    assert checks.check_repeated_context(closing) is None
+    assert checks.check_repeated_context(ctx("def test_a():\n    pass\n", old_block="")) is None

@@ -1,0 +1,381 @@
+"""The usage ledger: rows per run, prices, savings, the daily spend, concurrency, permissions."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ladder_lsp.actions import BUILTIN
+from ladder_lsp.backends.base import Tier, Usage
+from ladder_lsp.config import parse_settings
+from ladder_lsp.edits import Target
+from ladder_lsp.jobs import Attempt, RunInput, RunOutcome
+from ladder_lsp.ledger import PRICES, Ledger, cost, price_for
+
+CLAUDE_MODEL = "claude-sonnet-4-5"
+SONNET = PRICES["claude-sonnet"]
+REFACTOR = next(a for a in BUILTIN if a.id == "refactor")
+
+
+def run_input(path: str = "/home/me/proj/cart.py") -> RunInput:
+    lines = ("def f():\n", "    return 1\n")
+    target = Target(uri="file://" + path, version=1, lines=lines, start_line=0, end_line=2)
+    return RunInput(spec=REFACTOR, target=target, language="python", path=path)
+
+
+def local(inp: int, out: int) -> Attempt:
+    return Attempt(Tier.LOCAL, "qwen2.5-coder-7b-instruct", Usage(inp, out))
+
+
+def claude(inp: int, out: int, read: int = 0, write: int = 0, model: str = CLAUDE_MODEL) -> Attempt:
+    return Attempt(Tier.CLAUDE, model, Usage(inp, out, read, write))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    led = Ledger(tmp_path / "state" / "ledger.sqlite3", CLAUDE_MODEL)
+    yield led
+    led.close()
+
+
+def rows(led: Ledger) -> list[sqlite3.Row]:
+    db = sqlite3.connect(led.path)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+# -- prices ------------------------------------------------------------------------------------
+
+
+def test_cost_uses_the_price_table_per_million_tokens() -> None:
+    usage = Usage(
+        input_tokens=1_000_000,
+        output_tokens=1_000_000,
+        cache_read_tokens=1_000_000,
+        cache_write_tokens=1_000_000,
+    )
+    assert cost("claude-sonnet-4-5", usage) == pytest.approx(3.0 + 15.0 + 0.30 + 3.75)
+    small = Usage(input_tokens=2000, output_tokens=500)
+    assert cost("claude-sonnet-4-5-20250929", small) == pytest.approx(
+        (2000 * 3.0 + 500 * 15.0) / 1e6
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("claude-opus-4-1-20250805", "claude-opus-4"),  # longest prefix wins over claude-opus
+        ("claude-opus-4-5", "claude-opus-4-5"),
+        ("claude-haiku-4-5", "claude-haiku-4"),
+        ("claude-3-5-haiku-20241022", "claude-3-5-haiku"),
+        ("claude-3-haiku-20240307", "claude-3-haiku"),
+        ("claude-3-7-sonnet-latest", "claude-3-7-sonnet"),
+        ("claude-3-opus-20240229", "claude-3-opus"),
+    ],
+)
+def test_price_for_picks_the_most_specific_entry(model: str, key: str) -> None:
+    assert price_for(model) == PRICES[key]
+
+
+def test_unknown_claude_models_are_still_priced_so_the_budget_holds() -> None:
+    assert price_for("anthropic.claude-sonnet-9-v1:0") == SONNET
+    assert price_for("claude-new-model-2030") == SONNET
+    assert price_for("some-org/claude-haiku-7") == PRICES["claude-haiku"]
+    assert cost("claude-future", Usage(1_000_000, 0)) > 0
+
+
+def test_local_models_cost_nothing() -> None:
+    assert price_for("qwen2.5-coder-7b-instruct") is None
+    assert cost("qwen2.5-coder-7b-instruct", Usage(10_000, 10_000)) == 0.0
+
+
+# -- record_run --------------------------------------------------------------------------------
+
+
+def test_local_run_costs_nothing_and_saves_the_claude_price(ledger: Ledger) -> None:
+    outcome = RunOutcome(
+        "edit", "Refactor by local model", Tier.LOCAL, "qwen", attempts=(local(1000, 400),)
+    )
+    ledger.record_run(run_input(), outcome, 1.5)
+    [row] = rows(ledger)
+    assert row["tier"] == "local" and row["model"] == "qwen"
+    assert (row["local_input_tokens"], row["local_output_tokens"]) == (1000, 400)
+    assert row["claude_input_tokens"] == 0 and row["cost_usd"] == 0
+    assert row["saved_usd"] == pytest.approx((1000 * 3.0 + 400 * 15.0) / 1e6)
+    assert row["outcome"] == "applied" and row["action"] == "refactor"
+    assert row["duration_s"] == 1.5
+
+
+def test_savings_use_the_configured_claude_models_price(tmp_path: Path) -> None:
+    led = Ledger(tmp_path / "l.sqlite3", "claude-opus-4-1")
+    try:
+        outcome = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(1000, 1000),))
+        led.record_run(run_input(), outcome, 0.0)
+        assert rows(led)[0]["saved_usd"] == pytest.approx((15.0 + 75.0) * 1000 / 1e6)
+    finally:
+        led.close()
+
+
+def test_claude_run_records_cost_with_cache_tokens(ledger: Ledger) -> None:
+    outcome = RunOutcome(
+        "edit", "ok", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1000, 200, read=5000, write=800),)
+    )
+    ledger.record_run(run_input(), outcome, 2.0)
+    [row] = rows(ledger)
+    expected = (1000 * 3.0 + 200 * 15.0 + 5000 * 0.30 + 800 * 3.75) / 1e6
+    assert row["cost_usd"] == pytest.approx(expected)
+    assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (5000, 800)
+    assert row["saved_usd"] == 0.0
+    assert row["outcome"] == "applied"
+
+
+def test_escalated_run_pays_claude_and_saves_nothing(ledger: Ledger) -> None:
+    outcome = RunOutcome(
+        "edit",
+        "ok",
+        Tier.CLAUDE,
+        CLAUDE_MODEL,
+        attempts=(local(900, 300), local(950, 310), claude(1000, 300)),
+    )
+    ledger.record_run(run_input(), outcome, 9.0)
+    [row] = rows(ledger)
+    assert row["outcome"] == "escalated"
+    assert (row["local_input_tokens"], row["local_output_tokens"]) == (1850, 610)
+    assert row["cost_usd"] == pytest.approx(cost(CLAUDE_MODEL, Usage(1000, 300)))
+    assert row["saved_usd"] == 0.0
+
+
+def test_failed_local_run_saves_nothing(ledger: Ledger) -> None:
+    outcome = RunOutcome(
+        "rejected", "No edit: syntax error", Tier.LOCAL, attempts=(local(500, 100),)
+    )
+    ledger.record_run(run_input(), outcome, 1.0)
+    [row] = rows(ledger)
+    assert row["outcome"] == "rejected" and row["saved_usd"] == 0.0
+    assert row["reason"] == "No edit: syntax error"
+
+
+def test_explained_locally_counts_as_savings(ledger: Ledger) -> None:
+    outcome = RunOutcome("explained", "Explained", Tier.LOCAL, "qwen", attempts=(local(100, 100),))
+    ledger.record_run(run_input(), outcome, 1.0)
+    assert rows(ledger)[0]["saved_usd"] > 0
+
+
+def test_refused_run_without_tier_is_recorded(ledger: Ledger) -> None:
+    ledger.record_run(run_input(), RunOutcome("failed", "x" * 2000), 0.0)
+    [row] = rows(ledger)
+    assert row["tier"] is None and row["outcome"] == "failed"
+    assert len(row["reason"]) == 500
+
+
+def test_ledger_stores_a_hash_not_the_path(ledger: Ledger) -> None:
+    path = "/home/me/secret-project/cart.py"
+    ledger.record_run(run_input(path), RunOutcome("failed", "x"), 0.0)
+    ledger.record_run(run_input(path), RunOutcome("failed", "x"), 0.0)
+    first, second = rows(ledger)
+    assert first["file_hash"] == second["file_hash"]
+    assert "secret-project" not in first["file_hash"]
+    assert b"secret-project" not in ledger.path.read_bytes()
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def test_spent_today_sums_claude_costs(ledger: Ledger) -> None:
+    assert ledger.spent_today() == 0.0
+    ledger.record_run(
+        run_input(),
+        RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(100_000, 10_000),)),
+        1.0,
+    )
+    ledger.record_run(
+        run_input(),
+        RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(100_000, 10_000),)),
+        1.0,
+    )
+    ledger.record_run(
+        run_input(),
+        RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(200_000, 0),)),
+        1.0,
+    )
+    expected = (100_000 * 3 + 10_000 * 15 + 200_000 * 3) / 1e6
+    assert ledger.spent_today() == pytest.approx(expected)
+    assert ledger.summary_today()["today_usd"] == pytest.approx(expected)
+
+
+def test_spent_today_ignores_other_days(ledger: Ledger) -> None:
+    ledger.record_run(
+        run_input(),
+        RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1_000_000, 0),)),
+        1.0,
+    )
+    db = sqlite3.connect(ledger.path)
+    db.execute("UPDATE runs SET day = '2000-01-01'")
+    db.commit()
+    db.close()
+    assert ledger.spent_today() == 0.0
+    assert ledger.summary_today()["today_usd"] == 0.0
+
+
+def test_usage_report_shape(ledger: Ledger) -> None:
+    ledger.record_run(
+        run_input(), RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)), 1.0
+    )
+    ledger.record_run(
+        run_input(), RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)), 1.0
+    )
+    ledger.record_run(
+        run_input(),
+        RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1000, 500),)),
+        1.0,
+    )
+    ledger.record_run(run_input(), RunOutcome("failed", "refused"), 0.0)
+    report = ledger.usage_report()
+    assert set(report) == {"days", "tiers", "savedUsd", "localShare"}
+    [day] = report["days"]
+    assert set(day) == {"day", "tiers", "costUsd", "savedUsd"}
+    assert set(day["tiers"]) == {"local", "claude", "none"}
+    assert day["tiers"]["local"] == {
+        "runs": 2,
+        "localTokens": 3000,
+        "claudeTokens": 0,
+        "costUsd": 0.0,
+    }
+    assert day["tiers"]["claude"]["claudeTokens"] == 1500
+    claude_cost = round(cost(CLAUDE_MODEL, Usage(1000, 500)), 4)
+    assert day["tiers"]["claude"]["costUsd"] == claude_cost
+    assert day["costUsd"] == claude_cost
+    saved = round(2 * cost(CLAUDE_MODEL, Usage(1000, 500)), 4)
+    assert day["savedUsd"] == saved and report["savedUsd"] == saved
+    assert report["tiers"]["local"]["runs"] == 2
+    assert report["localShare"] == 0.5
+    text = ledger.format_report()
+    assert "local share of runs: 50%" in text and day["day"] in text
+
+
+def test_empty_report(ledger: Ledger) -> None:
+    assert ledger.usage_report() == {"days": [], "tiers": {}, "savedUsd": 0.0, "localShare": 0.0}
+    assert ledger.count() == 0
+
+
+# -- robustness --------------------------------------------------------------------------------
+
+
+def test_concurrent_writers_lose_nothing(ledger: Ledger) -> None:
+    outcome = RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1000, 100),))
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for _ in range(50):
+                ledger.record_run(run_input(f"/p/file{n}.py"), outcome, 0.1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ledger.count() == 400
+    db = sqlite3.connect(ledger.path)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT COUNT(DISTINCT file_hash) FROM runs").fetchone() == (8,)
+    finally:
+        db.close()
+    assert ledger.spent_today() == pytest.approx(400 * cost(CLAUDE_MODEL, Usage(1000, 100)))
+
+
+def test_two_ledgers_on_one_file_share_it(ledger: Ledger) -> None:
+    other = Ledger(ledger.path, CLAUDE_MODEL)
+    try:
+        other.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
+        ledger.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
+        assert ledger.count() == other.count() == 2
+    finally:
+        other.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_file_is_created_user_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        led = Ledger(tmp_path / "new" / "ledger.sqlite3", CLAUDE_MODEL)
+    finally:
+        os.umask(old)
+    try:
+        led.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
+        assert stat.S_IMODE(led.path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(led.path.parent.stat().st_mode) == 0o700
+        wal = led.path.with_name(led.path.name + "-wal")
+        if wal.exists():
+            assert stat.S_IMODE(wal.stat().st_mode) & 0o077 == 0
+    finally:
+        led.close()
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="needs POSIX permissions, not root"
+)
+def test_open_on_an_unwritable_path_returns_none(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        settings, _ = parse_settings({"ledger": {"path": str(locked / "sub" / "l.sqlite3")}})
+        assert Ledger.open(settings) is None
+        settings, _ = parse_settings({"ledger": {"path": str(locked / "l.sqlite3")}})
+        assert Ledger.open(settings) is None
+    finally:
+        locked.chmod(0o700)
+
+
+def test_open_below_a_regular_file_returns_none(tmp_path: Path) -> None:
+    """Unwritable even for root: the parent "directory" is a file."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    settings, _ = parse_settings({"ledger": {"path": str(blocker / "sub" / "l.sqlite3")}})
+    assert Ledger.open(settings) is None
+
+
+def test_open_on_a_directory_returns_none(tmp_path: Path) -> None:
+    settings, _ = parse_settings({"ledger": {"path": str(tmp_path)}})
+    assert Ledger.open(settings) is None
+
+
+def test_open_uses_settings_path_and_claude_model(tmp_path: Path) -> None:
+    target = tmp_path / "x" / "usage.sqlite3"
+    settings, _ = parse_settings(
+        {"ledger": {"path": str(target)}, "claude": {"model": "claude-haiku-4-5"}}
+    )
+    led = Ledger.open(settings)
+    assert led is not None
+    try:
+        assert led.path == target and target.exists()
+        assert led.claude_model == "claude-haiku-4-5"
+    finally:
+        led.close()
+
+
+def test_a_failing_write_is_logged_not_raised(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = sqlite3.connect(ledger.path)
+    db.execute("DROP TABLE runs")
+    db.commit()
+    db.close()
+    ledger.record_run(run_input(), RunOutcome("failed", "x"), 0.0)  # must not raise
+    assert "could not record" in caplog.text

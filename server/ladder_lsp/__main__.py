@@ -37,8 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("location", help="PATH[:START[-END]] (1-based lines)")
     run.add_argument("--tier", choices=["local", "claude", "auto"], default="auto")
     run.add_argument("--apply", action="store_true", help="write the change to the file")
-    run.add_argument("--diagnostic", action="append", default=[],
-                     help="a diagnostic message for `fix` (repeatable)")
+    run.add_argument(
+        "--diagnostic",
+        action="append",
+        default=[],
+        help="a diagnostic message for `fix` (repeatable)",
+    )
     _settings_args(run)
     usage = sub.add_parser("usage", help="print the usage ledger summary")
     _settings_args(usage)
@@ -97,7 +101,9 @@ def serve(args: argparse.Namespace) -> int:
         if not _is_loopback(args.host):
             logging.getLogger("ladder_lsp").warning(
                 "LISTENING ON %s:%s, NOT LOOPBACK: anyone who can reach this address can read "
-                "your code through this server.", args.host, args.port,
+                "your code through this server.",
+                args.host,
+                args.port,
             )
         server.start_tcp(args.host, args.port)
     else:

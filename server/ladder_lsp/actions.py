@@ -7,6 +7,8 @@ CodeActions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from .config import Settings
@@ -102,7 +104,7 @@ def title(spec: ActionSpec, where: str, *, diagnostic: str = "", why: str = "") 
     return f"{text} ({why})" if why else text
 
 
-def kind_allowed(kind: str, only: list[str] | None) -> bool:
+def kind_allowed(kind: str, only: Sequence[str] | None) -> bool:
     """LSP `only` filtering: `refactor` admits `refactor.rewrite`."""
     if not only:
         return True

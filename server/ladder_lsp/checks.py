@@ -137,10 +137,15 @@ _PLACEHOLDER_WORD = (
     r"(?:rest|existing|remaining|unchanged|same|other|previous|original|omitted|more|code"
     r"|implementation|logic|here|etc|as before|body|methods?|functions?)"
 )
+# "… more code ..." but not "Loading more..." or "wait here...": stricter before a final "...".
+_TRAILING_WORD = (
+    r"(?:rest|existing|remaining|unchanged|same|previous|original|omitted|etc|as before"
+    r"|(?:other|more) (?:code|methods?|functions?|cases|logic))"
+)
 _PLACEHOLDER_COMMENT = re.compile(
     rf"^{_ELLIPSIS}$"
     rf"|^\(?{_ELLIPSIS}\s*[(\[]?{_PLACEHOLDER_WORD}\b"
-    rf"|\b{_PLACEHOLDER_WORD}\b[^.…]*{_ELLIPSIS}\)?$"
+    rf"|\b{_TRAILING_WORD}\b[^.…]*{_ELLIPSIS}\)?$"
     r"|\brest of (?:the |your |this )?(?:code|file|function|method|class|implementation|body"
     r"|logic|module|component|tests?|cases?|lines?|program|script)\b"
     r"|\b(?:existing|remaining|other|previous|original|unchanged) (?:code|methods?|functions?"
@@ -166,10 +171,8 @@ def _placeholders(block: str, language: str) -> list[str]:
         stripped = line.strip()
         if not stripped:
             continue
-        if language != "python" and _PLACEHOLDER_LINE.match(stripped):
-            found.append(stripped)
-            continue
-        if language == "python" and stripped != "..." and _PLACEHOLDER_LINE.match(stripped):
+        # A bare `...` is a statement in Python: the AST count judges it there.
+        if _PLACEHOLDER_LINE.match(stripped) and not (language == "python" and stripped == "..."):
             found.append(stripped)
             continue
         comment = _COMMENT_BODY.search(stripped)
@@ -186,9 +189,8 @@ def check_placeholders(ctx: CheckContext) -> str | None:
         extra = next((line for line in new if line not in old), new[-1])
         return f"the answer leaves code out ({_shorten(extra)})"
     if ctx.language == "python" and re.search(r"\.\.\.|\bpass\b", ctx.new_block):
-        before = _python_stub_count(ctx.old_block, ctx.old_document)
-        after = _python_stub_count(ctx.new_block, ctx.new_document)
-        if before is not None and after is not None and after > before:
+        counts = _python_stub_count(ctx)
+        if counts is not None and counts[1] > counts[0]:
             return "the answer replaces a function body with `...` or `pass`"
     return None
 
@@ -256,7 +258,7 @@ def check_repeated_context(ctx: CheckContext) -> str | None:
 # --- Python helpers -------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)  # trees of whole documents are large
 def _python_tree(text: str) -> ast.Module | SyntaxError:
     """Parsed once per text: several checks (and retries of one request) share it."""
     try:
@@ -284,18 +286,27 @@ def _python_compile_error(text: str) -> SyntaxError | None:
     return None
 
 
-def _python_stub_count(block: str, document: str) -> int | None:
-    """Functions whose body is only `...`/`pass`, plus stray `...` statements.
-
-    The block is parsed alone (dedented) when it can be, else the whole document; None
-    when neither parses. Abstract methods, overloads and Protocol members are real stubs.
+def _python_stub_count(ctx: CheckContext) -> tuple[int, int] | None:
+    """(before, after) counts of functions whose body is only `...`/`pass`, plus stray `...`
+    statements. Both blocks are parsed alone (dedented) when they can be, else both whole
+    documents, so the two counts always cover the same ground; None when neither parses.
+    Abstract methods, overloads and Protocol members are real stubs and do not count.
     """
-    tree = _python_tree(textwrap.dedent(syntax.normalize_newlines(block)))
-    if isinstance(tree, SyntaxError):
-        tree = _python_tree(document)
-    if isinstance(tree, SyntaxError):
-        return None
-    return sum(1 for _ in _stubs(tree.body, in_protocol=False))
+    pairs = (
+        (_dedented(ctx.old_block), _dedented(ctx.new_block)),
+        (ctx.old_document, ctx.new_document),
+    )
+    for old_text, new_text in pairs:
+        old, new = _python_tree(old_text), _python_tree(new_text)
+        if isinstance(old, ast.Module) and isinstance(new, ast.Module):
+            before = sum(1 for _ in _stubs(old.body, in_protocol=False))
+            after = sum(1 for _ in _stubs(new.body, in_protocol=False))
+            return before, after
+    return None
+
+
+def _dedented(block: str) -> str:
+    return textwrap.dedent(syntax.normalize_newlines(block))
 
 
 _STUB_DECORATORS = frozenset({"abstractmethod", "overload", "abstractproperty"})
@@ -359,8 +370,8 @@ def _python_syntax(ctx: CheckContext) -> str | None:
     if _python_compile_error(ctx.old_document) is None:
         return f"syntax error at line {error.lineno or '?'}: {error.msg}"
     # The document was already broken: the new code alone must not be worse than the old.
-    old = syntax.error_count("python", textwrap.dedent(syntax.normalize_newlines(ctx.old_block)))
-    new = syntax.error_count("python", textwrap.dedent(syntax.normalize_newlines(ctx.new_block)))
+    old = syntax.error_count("python", _dedented(ctx.old_block))
+    new = syntax.error_count("python", _dedented(ctx.new_block))
     if old is not None and new is not None and new > old:
         return f"the new code has syntax errors ({new}, the original had {old})"
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
@@ -31,23 +32,25 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(doctor(settings))
     if args.cmd == "usage":
         return usage(settings)
-    return asyncio.run(run(args, settings))
+    match = LOCATION_RE.match(args.location)
+    assert match is not None
+    path = Path(os.path.abspath(match["path"]))
+    return asyncio.run(run(args, settings, path, match["start"], match["end"]))
 
 
 def _err(message: str) -> None:
     print(f"ladder-lsp: {message}", file=sys.stderr)
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    match = LOCATION_RE.match(args.location)
-    assert match is not None
-    path = Path(match["path"])
+async def run(
+    args: argparse.Namespace, settings: Settings, path: Path, start: str | None, end: str | None
+) -> int:
     spec = find_action(args.action, settings)
     if spec is None:
         _err(f"unknown action {args.action!r}")
         return 2
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (await asyncio.to_thread(path.read_bytes)).decode("utf-8")
     except OSError as exc:
         _err(f"cannot read {path}: {exc.strerror}")
         return 2
@@ -56,17 +59,21 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     lines = split_lines(text)
     language = _language_from_path(str(path))
-    span = _span(match["start"], match["end"], lines, language, text)
+    span = _span(start, end, lines, language, text)
     if isinstance(span, str):
         _err(span)
         return 2
-    start, end = span
-    target = make_target(str(path), None, tuple(lines), (start, 0), (end, 0))
+    first, last = span
+    target = make_target(str(path), None, tuple(lines), (first, 0), (last, 0))
     tier = None if args.tier == "auto" else Tier(args.tier)
     engine = Engine(settings, _ledger(settings))
     inp = RunInput(
-        spec=spec, target=target, language=language, path=str(path.resolve()),
-        diagnostics=tuple(args.diagnostic), tier=tier,
+        spec=spec,
+        target=target,
+        language=language,
+        path=str(path),
+        diagnostics=tuple(args.diagnostic),
+        tier=tier,
         read_file=lambda p: p.read_text(encoding="utf-8") if p.exists() else None,
     )
     try:
@@ -128,9 +135,15 @@ async def doctor(settings: Settings) -> int:
         models = await engine.local.list_models(fresh=True)
         print("  reachable: yes")
         for m in models:
-            extra = ", ".join(x for x in (m.state, m.type,
-                                          f"ctx {m.max_context_length}" if m.max_context_length
-                                          else "") if x)
+            extra = ", ".join(
+                x
+                for x in (
+                    m.state,
+                    m.type,
+                    f"ctx {m.max_context_length}" if m.max_context_length else "",
+                )
+                if x
+            )
             print(f"  model: {m.id}" + (f" ({extra})" if extra else ""))
         current = await engine.local.resolve_model()
         print(f"  using: {current}")

@@ -51,9 +51,7 @@ class LocalSettings:
         "OpenAI-compatible base URL (LM Studio, llama.cpp server, vLLM, Ollama /v1).",
     )
     model: str = _setting("model", "", "Model id; empty = the model the server has loaded.")
-    api_key: str = _setting(
-        "apiKey", "", "Sent as `Authorization: Bearer` when set.", secret=True
-    )
+    api_key: str = _setting("apiKey", "", "Sent as `Authorization: Bearer` when set.", secret=True)
     max_parallel: int = _setting(
         "maxParallel", 4, "Concurrent requests to the local server.", minimum=1
     )
@@ -78,12 +76,8 @@ class ClaudeSettings:
         "editor's secret storage over settings files.",
         secret=True,
     )
-    base_url: str = _setting(
-        "baseUrl", "", "Empty = SDK default (ANTHROPIC_BASE_URL honoured)."
-    )
-    max_parallel: int = _setting(
-        "maxParallel", 4, "Concurrent Claude requests.", minimum=1
-    )
+    base_url: str = _setting("baseUrl", "", "Empty = SDK default (ANTHROPIC_BASE_URL honoured).")
+    max_parallel: int = _setting("maxParallel", 4, "Concurrent Claude requests.", minimum=1)
 
 
 class RoutingMode(str, enum.Enum):
@@ -123,7 +117,9 @@ class PrivacySettings:
 @attrs.frozen
 class BudgetSettings:
     daily_usd: float = _setting(
-        "dailyUsd", 5.0, "Claude spend cap per local day; 0 = no automatic Claude use.",
+        "dailyUsd",
+        5.0,
+        "Claude spend cap per local day; 0 = no automatic Claude use.",
         minimum=0,
     )
 
@@ -197,9 +193,9 @@ def _type_name(default: Any) -> str:
     return "a list"
 
 
-def _parse_custom(value: list[Any] | tuple[Any, ...], problems: list[Problem]) -> tuple[
-    CustomAction, ...
-]:
+def _parse_custom(
+    value: list[Any] | tuple[Any, ...], problems: list[Problem]
+) -> tuple[CustomAction, ...]:
     from .actions import BUILTIN  # here: actions imports this module
 
     taken = {a.id for a in BUILTIN}
@@ -222,8 +218,9 @@ def _parse_custom(value: list[Any] | tuple[Any, ...], problems: list[Problem]) -
             continue
         if fields["id"] in taken:
             problems.append(
-                Problem(path, f"id {fields['id']!r} is already taken by another action; ignored",
-                        True)
+                Problem(
+                    path, f"id {fields['id']!r} is already taken by another action; ignored", True
+                )
             )
             continue
         taken.add(fields["id"])
@@ -233,8 +230,9 @@ def _parse_custom(value: list[Any] | tuple[Any, ...], problems: list[Problem]) -
                 Problem(f"{path}.kind", "must be a string; using refactor.rewrite", True)
             )
             kind = "refactor.rewrite"
-        out.append(CustomAction(id=fields["id"], title=fields["title"], prompt=fields["prompt"],
-                                kind=kind))
+        out.append(
+            CustomAction(id=fields["id"], title=fields["title"], prompt=fields["prompt"], kind=kind)
+        )
     return tuple(out)
 
 
@@ -257,18 +255,30 @@ def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Proble
         if value is None:
             continue
         if not _type_ok(value, default):
-            problems.append(Problem(path, f"must be {_type_name(default)}; using the default "
-                                          f"{_show_default(field, default)}", True))
+            problems.append(
+                Problem(
+                    path,
+                    f"must be {_type_name(default)}; using the default "
+                    f"{_show_default(field, default)}",
+                    True,
+                )
+            )
             continue
         enum_values = field.metadata["enum"]
         if enum_values and value not in enum_values:
-            problems.append(Problem(path, f"must be one of {', '.join(enum_values)}; using "
-                                          f"{default!r}", True))
+            problems.append(
+                Problem(path, f"must be one of {', '.join(enum_values)}; using {default!r}", True)
+            )
             continue
         minimum = field.metadata["minimum"]
         if minimum is not None and value < minimum:
-            problems.append(Problem(path, f"must be at least {minimum:g}; using "
-                                          f"{_show_default(field, default)}", True))
+            problems.append(
+                Problem(
+                    path,
+                    f"must be at least {minimum:g}; using {_show_default(field, default)}",
+                    True,
+                )
+            )
             continue
         if isinstance(default, float):
             value = float(value)
@@ -276,8 +286,7 @@ def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Proble
             value = _parse_custom(value, problems)
         elif isinstance(default, tuple):
             if not all(isinstance(v, str) for v in value):
-                problems.append(Problem(path, "must be a list of strings; using the default",
-                                        True))
+                problems.append(Problem(path, "must be a list of strings; using the default", True))
                 continue
             value = tuple(value)
         values[field.name] = value
@@ -297,6 +306,12 @@ def _show_default(field: attrs.Attribute[Any], default: Any) -> str:
     return "(hidden)" if field.metadata["secret"] else repr(default)
 
 
+def _section_class(field: attrs.Attribute[Any]) -> type[Any]:
+    """The attrs class of a Settings section (its default factory)."""
+    factory: type[Any] = getattr(field.default, "factory")  # noqa: B009 - typed as Any|None
+    return factory
+
+
 def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
     """Build Settings from the editor's nested object; never raises on user input."""
     problems: list[Problem] = []
@@ -307,7 +322,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
     sections: dict[str, Any] = {}
     for field in attrs.fields(Settings):
         sections[field.name] = _parse_section(
-            field.default.factory, raw.get(field.name), field.name, problems  # type: ignore[union-attr]
+            _section_class(field), raw.get(field.name), field.name, problems
         )
     for key in raw:
         if key not in sections:
@@ -335,7 +350,7 @@ def settings_schema() -> dict[str, dict[str, Any]]:
     """`ladder.*` keys with type, default, description, enum and scope (VS Code's shape)."""
     out: dict[str, dict[str, Any]] = {}
     for section in attrs.fields(Settings):
-        for field in attrs.fields(section.default.factory):  # type: ignore[union-attr]
+        for field in attrs.fields(_section_class(section)):
             meta = field.metadata
             default = _default_of(field)
             entry: dict[str, Any] = {

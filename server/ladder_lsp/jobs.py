@@ -49,10 +49,16 @@ Report = Callable[[str], None]
 OFFLOAD_CHARS = 100_000  # checks on documents bigger than this run in a worker thread
 UNCHANGED = "the model returned the code unchanged"
 LOCAL_DOWN = frozenset({FailureKind.UNREACHABLE, FailureKind.NO_MODEL, FailureKind.TOO_LARGE})
-CLAUDE_DOWN = frozenset({
-    FailureKind.AUTH, FailureKind.RATE_LIMITED, FailureKind.OVERLOADED,
-    FailureKind.NOT_CONFIGURED, FailureKind.UNREACHABLE, FailureKind.BUDGET,
-})
+CLAUDE_DOWN = frozenset(
+    {
+        FailureKind.AUTH,
+        FailureKind.RATE_LIMITED,
+        FailureKind.OVERLOADED,
+        FailureKind.NOT_CONFIGURED,
+        FailureKind.UNREACHABLE,
+        FailureKind.BUDGET,
+    }
+)
 
 
 @attrs.frozen
@@ -108,7 +114,7 @@ class _Answer:
 
 
 class ProgressMeter:
-    """Turns stream events into throttled progress lines: `local model · qwen · 42 tok · 31 tok/s`."""
+    """Stream events → throttled progress lines: `local model · 42 tok · 31 tok/s`."""
 
     def __init__(self, report: Report, min_interval: float = 0.1) -> None:
         self._report = report
@@ -197,12 +203,12 @@ class Engine:
         code = inp.target.selected_text
         if self.local.reachable is False:
             await self.local.probe()  # it may be back: a refused connection costs nothing
-        context = await self.local.context_length(self.local.settings.model or self.local.last_model)
+        context = await self.local.context_length(
+            self.local.settings.model or self.local.last_model
+        )
         the_score = router.score(inp.spec, code, inp.language, inp.diagnostics, context)
         available = self.availability(inp.path, code)
-        decision = router.decide(
-            inp.spec, self.settings, available, the_score, explicit=inp.tier
-        )
+        decision = router.decide(inp.spec, self.settings, available, the_score, explicit=inp.tier)
         if decision.tier is None:
             return RunOutcome("failed", decision.refusal)
         steps: list[str] = []
@@ -273,7 +279,8 @@ class Engine:
         if answer.kind is not None:
             return RunOutcome("failed", answer.failure, tier)
         return RunOutcome(
-            "rejected", f"No edit: the {tier.label}'s answer was rejected — {answer.failure}.",
+            "rejected",
+            f"No edit: the {tier.label}'s answer was rejected — {answer.failure}.",
             tier,
         )
 
@@ -316,9 +323,7 @@ class Engine:
             test_module=plan.import_hint if plan else "",
         )
         try:
-            request = prompts.build(
-                prompt_input, context if tier is Tier.LOCAL else 200_000
-            )
+            request = prompts.build(prompt_input, context if tier is Tier.LOCAL else 200_000)
         except prompts.PromptTooLarge as exc:
             return _Answer(None, str(exc), FailureKind.TOO_LARGE)
         if tier is Tier.CLAUDE:
@@ -346,8 +351,15 @@ class Engine:
                 return _Answer(None, "the answer is empty")
             if completion.finish_reason == "length":
                 text += "\n\n*(The answer was cut off at the token limit.)*"
-            return _Answer(RunOutcome("explained", f"Explained by {tier.label} ({model}).",
-                                      tier=tier, model=model, markdown=_strip_think(text)))
+            return _Answer(
+                RunOutcome(
+                    "explained",
+                    f"Explained by {tier.label} ({model}).",
+                    tier=tier,
+                    model=model,
+                    markdown=_strip_think(text),
+                )
+            )
         original = inp.target.selected_text
         extracted = extract_code(completion.text, language=inp.language, original=original)
         if extracted.code is None:

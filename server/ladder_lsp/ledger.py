@@ -167,15 +167,27 @@ class Ledger:
         tiers = {a.tier for a in outcome.attempts}
         status: str = outcome.status
         if status == "edit":
-            status = "escalated" if Tier.LOCAL in tiers and outcome.tier is Tier.CLAUDE else (
-                "applied"
+            status = (
+                "escalated" if Tier.LOCAL in tiers and outcome.tier is Tier.CLAUDE else ("applied")
             )
         now = time.time()
         row = (
-            now, _day(now), inp.spec.id, _hash(inp.path),
-            outcome.tier.value if outcome.tier else None, outcome.model,
-            local.input_tokens, local.output_tokens, claude.input_tokens, claude.output_tokens,
-            claude.cache_read_tokens, claude.cache_write_tokens, spent, saved, seconds, status,
+            now,
+            _day(now),
+            inp.spec.id,
+            _hash(inp.path),
+            outcome.tier.value if outcome.tier else None,
+            outcome.model,
+            local.input_tokens,
+            local.output_tokens,
+            claude.input_tokens,
+            claude.output_tokens,
+            claude.cache_read_tokens,
+            claude.cache_write_tokens,
+            spent,
+            saved,
+            seconds,
+            status,
             outcome.message[:500],
         )
         with self._lock:
@@ -230,8 +242,12 @@ class Ledger:
         saved_total = 0.0
         for day, tier, n, local_tok, claude_tok, spent, saved in rows:
             d = days.setdefault(day, {"day": day, "tiers": {}, "costUsd": 0.0, "savedUsd": 0.0})
-            d["tiers"][tier] = {"runs": n, "localTokens": local_tok, "claudeTokens": claude_tok,
-                                "costUsd": round(spent, 4)}
+            d["tiers"][tier] = {
+                "runs": n,
+                "localTokens": local_tok,
+                "claudeTokens": claude_tok,
+                "costUsd": round(spent, 4),
+            }
             d["costUsd"] = round(d["costUsd"] + spent, 4)
             d["savedUsd"] = round(d["savedUsd"] + saved, 4)
             t = tiers.setdefault(tier, {"runs": 0, "costUsd": 0.0})

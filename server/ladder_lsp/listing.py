@@ -107,7 +107,8 @@ def _action(
         kind=spec.kind,
         diagnostics=diagnostics,
         is_preferred=spec.id == "fix" and args.tier is None,
-        disabled=types.CodeActionDisabled(reason=decision.refusal) if decision.tier is None
+        disabled=types.CodeActionDisabled(reason=decision.refusal)
+        if decision.tier is None
         else None,
         command=types.Command(title=text, command="ladder.run", arguments=[payload]),
         tags=[types.CodeActionTag.LlmGenerated],

@@ -65,15 +65,17 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         outcome = await ls.engine.run(inp, progress.report)
     except asyncio.CancelledError:
         progress.end("Cancelled")
-        await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"),
-                                       progress.elapsed))
+        await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"), progress.elapsed))
         _tell(ls, types.MessageType.Info, "Ladder: cancelled; nothing was changed.")
         return {"applied": False, "tier": None, "model": "", "reason": "cancelled"}
     except Exception:
         log.exception("run failed")
         progress.end("Failed")
-        _tell(ls, types.MessageType.Error,
-              "Ladder: internal error; nothing was changed (details in the log).")
+        _tell(
+            ls,
+            types.MessageType.Error,
+            "Ladder: internal error; nothing was changed (details in the log).",
+        )
         return {"applied": False, "tier": None, "model": "", "reason": "internal error"}
     progress.end(outcome.status)
     for step in outcome.steps:
@@ -81,8 +83,10 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
     applied, message = await _deliver(ls, inp, args, outcome)
     await ls.record(inp, outcome, progress.elapsed)
     ls.send_status()
-    level = types.MessageType.Info if applied or outcome.status == "explained" else (
-        types.MessageType.Warning
+    level = (
+        types.MessageType.Info
+        if applied or outcome.status == "explained"
+        else (types.MessageType.Warning)
     )
     _tell(ls, level, f"Ladder: {message}")
     result: dict[str, Any] = {
@@ -215,12 +219,18 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, 
         return True, outcome.message
     changes: list[Any] = []
     if not plan.exists:
-        changes.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(
-            ignore_if_exists=True)))
+        changes.append(
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
+        )
     if _supports_document_changes(ls):
-        changes.append(types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-            edits=[insert]))
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=version
+                ),
+                edits=[insert],
+            )
+        )
         edit = types.WorkspaceEdit(document_changes=changes)
     else:
         edit = types.WorkspaceEdit(changes={uri: [insert]})
@@ -258,7 +268,7 @@ async def _show(ls: LadderServer, uri: str) -> bool:
             ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)),
             APPLY_TIMEOUT,
         )
-    except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure: just log
+    except (asyncio.TimeoutError, Exception) as exc:
         log.warning("window/showDocument failed: %s", exc)
         return False
     return bool(result.success)
@@ -286,8 +296,9 @@ def _supports_document_changes(ls: LadderServer) -> bool:
 def _supports_create(ls: LadderServer) -> bool:
     ws = ls.client_capabilities.workspace
     ops = ws.workspace_edit.resource_operations if ws and ws.workspace_edit else None
-    return bool(ops and types.ResourceOperationKind.Create in ops and
-                _supports_document_changes(ls))
+    return bool(
+        ops and types.ResourceOperationKind.Create in ops and _supports_document_changes(ls)
+    )
 
 
 def _path_of(uri: str) -> str:
@@ -298,7 +309,7 @@ def _read_text(ls: LadderServer, path: Path) -> str | None:
     uri = from_fs_path(str(path))
     doc = ls.workspace.text_documents.get(uri) if uri else None
     if doc is not None:
-        return doc.source
+        return str(doc.source)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -306,8 +317,13 @@ def _read_text(ls: LadderServer, path: Path) -> str | None:
 
 
 _EXTENSIONS = {
-    ".py": "python", ".js": "javascript", ".jsx": "javascriptreact", ".ts": "typescript",
-    ".tsx": "typescriptreact", ".go": "go", ".rs": "rust",
+    ".py": "python",
+    ".js": "javascript",
+    ".jsx": "javascriptreact",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".go": "go",
+    ".rs": "rust",
 }
 
 
@@ -338,9 +354,10 @@ class _Progress:
             return cls(ls, None)
         token = f"ladder-{uuid.uuid4().hex}"
         try:
-            await asyncio.wait_for(ls.work_done_progress.create_async(token),
-                                   PROGRESS_CREATE_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - progress is optional; the run goes on
+            await asyncio.wait_for(
+                ls.work_done_progress.create_async(token), PROGRESS_CREATE_TIMEOUT
+            )
+        except Exception as exc:
             log.info("client refused progress: %s", exc)
             return cls(ls, None)
         task = asyncio.current_task()

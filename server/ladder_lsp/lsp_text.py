@@ -73,8 +73,9 @@ def line_edits_to_text_edits(
         if start >= n and n and not lines[-1].endswith(("\n", "\r")):
             # appending after a last line that has no newline: start a new line first
             new_text = _eol_of(lines) + new_text
-        out.append(types.TextEdit(range=types.Range(start=start_pos, end=end_pos),
-                                  new_text=new_text))
+        out.append(
+            types.TextEdit(range=types.Range(start=start_pos, end=end_pos), new_text=new_text)
+        )
     return out
 
 

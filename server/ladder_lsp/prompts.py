@@ -139,9 +139,9 @@ def _context(inp: PromptInput, room_chars: int) -> str:
     imports = _imports(inp.lines, inp.start_line)
     headers = enclosing_headers(inp.lines, inp.start_line)
     if headers:
-        parts.append("Enclosing definitions (for context, do not repeat them):\n" + "\n".join(
-            headers
-        ))
+        parts.append(
+            "Enclosing definitions (for context, do not repeat them):\n" + "\n".join(headers)
+        )
     if imports:
         parts.append("Imports of the file:\n" + "\n".join(imports))
     text = "\n\n".join(parts)

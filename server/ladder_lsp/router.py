@@ -97,8 +97,21 @@ def _python_parts(code: str) -> list[tuple[str, float]]:
         node, level = stack.pop()
         for child in ast.iter_child_nodes(node):
             nested = level
-            if isinstance(child, (ast.If, ast.For, ast.While, ast.Try, ast.With, ast.Match,
-                                  ast.AsyncFor, ast.AsyncWith, ast.IfExp, ast.comprehension)):
+            if isinstance(
+                child,
+                (
+                    ast.If,
+                    ast.For,
+                    ast.While,
+                    ast.Try,
+                    ast.With,
+                    ast.Match,
+                    ast.AsyncFor,
+                    ast.AsyncWith,
+                    ast.IfExp,
+                    ast.comprehension,
+                ),
+            ):
                 branches += 1
                 nested = level + 1
                 depth = max(depth, nested)

@@ -41,6 +41,7 @@ class LadderServer(LanguageServer):
         self.regions = RegionFinder()
         self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
         self._last_status: dict[str, Any] | None = None
+        self._background: set[asyncio.Future[Any]] = set()
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.on_cancel = self._cancel_request
 
@@ -87,7 +88,7 @@ class LadderServer(LanguageServer):
             results = await asyncio.wait_for(
                 self.workspace_configuration_async(types.ConfigurationParams(items=items)), 10
             )
-        except Exception as exc:  # noqa: BLE001 - a client that cannot answer keeps defaults
+        except Exception as exc:
             log.info("workspace/configuration failed: %s", exc)
             return
         merged: dict[str, Any] = {}
@@ -131,7 +132,9 @@ class LadderServer(LanguageServer):
 
     def send_status(self, *, fresh: bool = False, force: bool = False) -> None:
         """Notify `ladder/status` when it changed (always with `force`, e.g. new settings)."""
-        asyncio.ensure_future(self._send_status(fresh, force))
+        task = asyncio.ensure_future(self._send_status(fresh, force))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _send_status(self, fresh: bool, force: bool) -> None:
         status = await self.status(fresh=fresh)
@@ -152,7 +155,7 @@ class LadderServer(LanguageServer):
             return
         try:
             await asyncio.to_thread(ledger.record_run, inp, outcome, seconds)
-        except Exception:  # noqa: BLE001 - a ledger problem must not fail the user's run
+        except Exception:
             log.exception("could not record the run in the ledger")
 
 
@@ -196,19 +199,22 @@ def create_server() -> LadderServer:
             return None
         lines = split_lines(doc.source)
         engine = ls.engine
-        return offers(
-            uri=doc.uri,
-            path=doc.path or doc.uri,
-            language=doc.language_id or "plaintext",
-            version=doc.version,
-            lines=lines,
-            requested=params.range,
-            context=params.context,
-            settings=ls.settings,
-            available=engine.availability(doc.path or doc.uri, ""),
-            context_tokens=engine.local.settings.context_length,
-            regions=ls.regions,
-        ) or None
+        return (
+            offers(
+                uri=doc.uri,
+                path=doc.path or doc.uri,
+                language=doc.language_id or "plaintext",
+                version=doc.version,
+                lines=lines,
+                requested=params.range,
+                context=params.context,
+                settings=ls.settings,
+                available=engine.availability(doc.path or doc.uri, ""),
+                context_tokens=engine.local.settings.context_length,
+                regions=ls.regions,
+            )
+            or None
+        )
 
     @server.command("ladder.run")
     async def ladder_run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
@@ -223,12 +229,17 @@ def create_server() -> LadderServer:
         try:
             models = await ls.engine.local.list_models(fresh=True)
         except BackendError as exc:
-            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
-                                                           f"Ladder: {exc.message}"))
+            ls.window_show_message(
+                types.ShowMessageParams(types.MessageType.Warning, f"Ladder: {exc.message}")
+            )
             return []
         return [
-            {"id": m.id, "state": m.state or None, "type": m.type or None,
-             "maxContextLength": m.max_context_length}
+            {
+                "id": m.id,
+                "state": m.state or None,
+                "type": m.type or None,
+                "maxContextLength": m.max_context_length,
+            }
             for m in models
         ]
 
@@ -236,8 +247,11 @@ def create_server() -> LadderServer:
     async def ladder_select_model(ls: LadderServer, model_id: str) -> dict[str, Any]:
         ls.model_override = model_id
         ls.apply_settings(announce=False)
-        ls.window_show_message(types.ShowMessageParams(
-            types.MessageType.Info, f"Ladder: local model set to {model_id or 'the loaded one'}"))
+        ls.window_show_message(
+            types.ShowMessageParams(
+                types.MessageType.Info, f"Ladder: local model set to {model_id or 'the loaded one'}"
+            )
+        )
         ls.send_status(fresh=True)
         return {"model": model_id}
 

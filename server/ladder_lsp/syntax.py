@@ -12,6 +12,7 @@ Line numbers are 0-based LSP lines: `\\n`, `\\r\\n` and `\\r` each end a line.
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import importlib
 from collections.abc import Sequence
@@ -179,11 +180,13 @@ class Definitions:
         self.language_id = language_id.lower()
         self._family = _FAMILY.get(self.language_id)
         self._spans: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
         self._tree: tree_sitter.Tree | None = None
         self._lines: list[str] | None = None
         if self.language_id == "python":
             try:
-                self._spans = _python_spans(text)
+                self._spans = sorted(_python_spans(text), key=lambda span: (span[0], -span[1]))
+                self._starts = [span[0] for span in self._spans]
                 return
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 pass  # mid-edit: tree-sitter still finds the definitions around the error
@@ -196,9 +199,12 @@ class Definitions:
         if line < 0:
             return None
         if self._spans is not None:
-            # Spans nest, so the innermost one containing the line starts last.
-            inner = [span for span in self._spans if span[0] <= line < span[1]]
-            return max(inner, key=lambda span: (span[0], -span[1])) if inner else None
+            # Spans nest, so the innermost one containing the line is the last-starting one.
+            index = bisect.bisect_right(self._starts, line)
+            for position in range(index - 1, -1, -1):
+                if self._spans[position][1] > line:
+                    return self._spans[position]
+            return None
         if self._tree is not None and self._family is not None:
             return _tree_definition(self._tree.root_node, line, self._family)
         return indentation_block(self._lines or [], line)

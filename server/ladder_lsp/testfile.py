@@ -28,9 +28,7 @@ def plan_for(source: Path, language: str) -> TestFilePlan:
     if language == "go" or suffix == ".go":
         return TestFilePlan(source.with_name(f"{stem}_test.go"), "same package")
     if suffix in _JS_LIKE:
-        return TestFilePlan(
-            source.with_name(f"{stem}.test{suffix}"), f"import from './{stem}'"
-        )
+        return TestFilePlan(source.with_name(f"{stem}.test{suffix}"), f"import from './{stem}'")
     if language == "rust" or suffix == ".rs":
         return TestFilePlan(source.with_name(f"{stem}_tests.rs"), f"use super::{stem}")
     return TestFilePlan(source.with_name(f"test_{source.name}"), f"the file {source.name}")

@@ -47,9 +47,7 @@ def init_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
         server_env=server_env(Path(os.environ.get("TMPDIR", "/tmp")) / "ladder-e2e"),
     )
 )
-async def client(
-    lsp_client: LanguageClient, init_options: dict[str, Any]
-) -> AsyncIterator[None]:
+async def client(lsp_client: LanguageClient, init_options: dict[str, Any]) -> AsyncIterator[None]:
     fix_code_action_structuring(lsp_client)
     lsp_client.editor = Editor(lsp_client)  # type: ignore[attr-defined]
     caps = client_capabilities("visual-studio-code")

@@ -101,9 +101,7 @@ class Editor:
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(range=rng, text=new_text)
-                ],
+                content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new_text)],
             )
         )
 

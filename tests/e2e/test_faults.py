@@ -24,16 +24,22 @@ FAULTS: dict[str, tuple[Reply, str]] = {
         Reply(fault=openai_error(400, "Model is unloaded.", "invalid_request_error")),
         "Model is unloaded",
     ),
-    "mid-stream-drop": (Reply("```python\ndef total(self):\n", fault=Fault.drop_after(2)),
-                        "dropped"),
+    "mid-stream-drop": (
+        Reply("```python\ndef total(self):\n", fault=Fault.drop_after(2)),
+        "dropped",
+    ),
     "garbage": (Reply(fault=Fault.garbage()), "malformed"),
     "html": (Reply(fault=Fault.garbage(html=True)), "local"),
     "prose-only": (Reply("I think this code is fine as it is. Nice work!"), "no code"),
-    "truncated": (Reply("```python\n    def total(self, items):\n        t = 0\n",
-                        finish_reason="length"), "cut off"),
+    "truncated": (
+        Reply("```python\n    def total(self, items):\n        t = 0\n", finish_reason="length"),
+        "cut off",
+    ),
     "syntax-error": (Reply("```python\ndef total(self, items:\n    return 0\n```"), "syntax"),
-    "lazy": (Reply("```python\ndef total(self, items):\n    # ... rest of the code\n```"),
-             "leaves code out"),
+    "lazy": (
+        Reply("```python\ndef total(self, items):\n    # ... rest of the code\n```"),
+        "leaves code out",
+    ),
 }
 
 
@@ -49,8 +55,11 @@ async def test_fault_gives_no_edit_one_message_and_server_lives(
     assert result["applied"] is False, result
     assert lsp.applied == []
     assert lsp.docs[URI].text == CART
-    warnings = [m for m in lsp.client.messages if m.type in (types.MessageType.Warning,
-                                                             types.MessageType.Error)]
+    warnings = [
+        m
+        for m in lsp.client.messages
+        if m.type in (types.MessageType.Warning, types.MessageType.Error)
+    ]
     assert len(warnings) == 1, [m.message for m in warnings]
     assert expected.lower() in warnings[0].message.lower(), warnings[0].message
     # the next request is served normally
@@ -73,11 +82,13 @@ async def _start_hanging_run(lsp: Editor, fake_local: FakeLMStudio) -> tuple[Any
     action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
     msg_id = f"run-{uuid.uuid4().hex}"
     assert action.command is not None
-    future = asyncio.ensure_future(lsp.client.protocol.send_request_async(
-        types.WORKSPACE_EXECUTE_COMMAND,
-        types.ExecuteCommandParams(command="ladder.run", arguments=action.command.arguments),
-        msg_id=msg_id,
-    ))
+    future = asyncio.ensure_future(
+        lsp.client.protocol.send_request_async(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(command="ladder.run", arguments=action.command.arguments),
+            msg_id=msg_id,
+        )
+    )
     started = await asyncio.to_thread(fake_local.wait_for_active_streams, 1, 10)
     assert started, (lsp.messages(), fake_local.requests)
     return future, msg_id
@@ -143,9 +154,7 @@ async def test_unknown_action_and_closed_document(lsp: Editor) -> None:
     assert result["applied"] is False and "not open" in result["reason"]
 
 
-async def test_client_refusing_the_edit_is_reported(
-    lsp: Editor, fake_local: FakeLMStudio
-) -> None:
+async def test_client_refusing_the_edit_is_reported(lsp: Editor, fake_local: FakeLMStudio) -> None:
     fake_local.push(GOOD)
     lsp.refuse_edits = True
     lsp.open(URI, CART)

@@ -167,8 +167,9 @@ async def test_stale_target_is_not_applied(lsp: Editor, fake_local: FakeLMStudio
     assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
     lsp.type_text(URI, types.Range(types.Position(9, 8), types.Position(9, 8)), "# hmm\n        ")
     await lsp.client.text_document_code_action_async(  # a round trip: the change has landed
-        types.CodeActionParams(types.TextDocumentIdentifier(URI), TOTAL_RANGE,
-                               types.CodeActionContext(diagnostics=[]))
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
+        )
     )
     gate.set()
     result = await run
@@ -191,8 +192,9 @@ async def test_typing_above_the_target_is_rebased(lsp: Editor, fake_local: FakeL
     assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
     lsp.type_text(URI, types.Range(types.Position(1, 0), types.Position(1, 0)), "import os\n")
     await lsp.client.text_document_code_action_async(
-        types.CodeActionParams(types.TextDocumentIdentifier(URI), TOTAL_RANGE,
-                               types.CodeActionContext(diagnostics=[]))
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
+        )
     )
     gate.set()
     result = await run

@@ -72,8 +72,7 @@ async def test_did_change_configuration_switches_server_and_warns_on_bad_values(
         )
         status = await wait_for_status(lsp, lambda s: s["local"]["baseUrl"] == other.base_url)
         assert status["local"]["reachable"] is True
-        warnings = [m.message for m in lsp.client.messages
-                    if m.type == types.MessageType.Warning]
+        warnings = [m.message for m in lsp.client.messages if m.type == types.MessageType.Warning]
         assert any("ladder.local.maxParallel must be a number" in w for w in warnings), warnings
         lsp.open(URI, CART)
         result = await lsp.execute(
@@ -105,13 +104,17 @@ async def test_tests_action_creates_test_file_next_to_source(
     source.write_text(CART)
     uri = from_fs_path(str(source))
     assert uri is not None
-    fake_local.push(Reply(
-        "```python\nimport cart\n\n\ndef test_area_of_unit_circle():\n"
-        "    assert round(cart.area(1), 5) == 3.14159\n```"
-    ))
+    fake_local.push(
+        Reply(
+            "```python\nimport cart\n\n\ndef test_area_of_unit_circle():\n"
+            "    assert round(cart.area(1), 5) == 3.14159\n```"
+        )
+    )
     lsp.open(uri, CART)
     rng = types.Range(types.Position(15, 0), types.Position(17, 0))
-    result = await lsp.execute(by_title(await lsp.actions(uri, rng), "Write tests with local model"))
+    result = await lsp.execute(
+        by_title(await lsp.actions(uri, rng), "Write tests with local model")
+    )
     assert result["applied"] is True, result
     test_uri = from_fs_path(str(tmp_path / "test_cart.py"))
     assert lsp.created == [test_uri]
@@ -122,8 +125,17 @@ async def test_custom_action_from_settings(
     lsp: Editor, fake_local: FakeLMStudio, init_options: dict[str, Any]
 ) -> None:
     lsp.client.set_configuration(
-        {"actions": {"custom": [{"id": "typehints", "title": "Add type hints",
-                                 "prompt": "Add type hints to this {language} code: {code}"}]}},
+        {
+            "actions": {
+                "custom": [
+                    {
+                        "id": "typehints",
+                        "title": "Add type hints",
+                        "prompt": "Add type hints to this {language} code: {code}",
+                    }
+                ]
+            }
+        },
         section="ladder",
     )
     lsp.open(URI, CART)
@@ -135,10 +147,12 @@ async def test_custom_action_from_settings(
             break
     action = by_title(actions, "Add type hints with local model")
     assert action.kind == types.CodeActionKind.RefactorRewrite
-    fake_local.push(Reply(
-        "```python\ndef total(self, items: list) -> float:\n    t = 0\n    for i in items:\n"
-        "        t = t + i.price * i.qty\n    return t\n```"
-    ))
+    fake_local.push(
+        Reply(
+            "```python\ndef total(self, items: list) -> float:\n    t = 0\n    for i in items:\n"
+            "        t = t + i.price * i.qty\n    return t\n```"
+        )
+    )
     result = await lsp.execute(action)
     assert result["applied"] is True, result
     assert "def total(self, items: list) -> float:" in lsp.docs[URI].text

@@ -89,7 +89,6 @@ class ClaudeBackend:
         async with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=request.max_tokens,
-            temperature=request.temperature,
             system=system,
             messages=[{"role": "user", "content": request.user}],
         ) as stream:
@@ -128,8 +127,15 @@ def _map_error(exc: anthropic.APIError, model: str) -> BackendError:
     if not isinstance(exc, anthropic.APIStatusError):
         return BackendError(FailureKind.BAD_RESPONSE, "Claude's answer was malformed.", detail)
     status = exc.status_code
+    if status < 400:  # an `event: error` inside a 200 stream: its type says what happened
+        status = ERROR_TYPE_STATUS.get(_error_type(exc.body), 500)
     if status == 401:
         return BackendError(FailureKind.AUTH, "Claude rejected the API key (401).", detail)
+    if status == 402:
+        return BackendError(
+            FailureKind.AUTH, "Claude refused: the account's credit balance is too low (402).",
+            detail,
+        )
     if status == 403:
         return BackendError(FailureKind.AUTH, "The API key may not use this model (403).", detail)
     if status == 404:
@@ -144,4 +150,30 @@ def _map_error(exc: anthropic.APIError, model: str) -> BackendError:
         return BackendError(FailureKind.RATE_LIMITED, f"Claude is rate-limited{wait}.", detail)
     if status in (503, 529):
         return BackendError(FailureKind.OVERLOADED, "Claude is overloaded right now.", detail)
+    if status == 504:
+        return BackendError(FailureKind.TIMEOUT, "Claude timed out (504).", detail)
     return BackendError(FailureKind.HTTP, f"Claude answered HTTP {status}.", detail)
+
+
+# Anthropic's error `type` → the HTTP status it comes with (for errors inside a stream).
+ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def _error_type(body: object) -> str:
+    """`error.type` of an Anthropic error body (`{"type": "error", "error": {...}}`)."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("type"), str):
+            return str(inner["type"])
+    return ""

@@ -312,8 +312,10 @@ def classify_error(status: int | None, text: str) -> BackendError:
     """An error the server reported (HTTP status, or None: inside a 200 stream) as a failure
     the router can act on; LM Studio says the same things either way."""
     lowered = text.lower()
-    if "no models loaded" in lowered or "model not found" in lowered or (
-        status == 404 and "model" in lowered
+    if (
+        "no models loaded" in lowered
+        or "model not found" in lowered
+        or (status == 404 and "model" in lowered)
     ):
         return BackendError(
             FailureKind.NO_MODEL,
@@ -325,8 +327,11 @@ def classify_error(status: int | None, text: str) -> BackendError:
             FailureKind.AUTH,
             f"The local server refused the request (HTTP {status}); check ladder.local.apiKey.",
         )
-    if status == 413 or "context length" in lowered or "context window" in lowered or (
-        "context size" in lowered
+    if (
+        status == 413
+        or "context length" in lowered
+        or "context window" in lowered
+        or ("context size" in lowered)
     ):
         return BackendError(
             FailureKind.TOO_LARGE, f"The request is too large for the local model: {text}"

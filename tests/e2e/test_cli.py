@@ -1,0 +1,120 @@
+"""`ladder-lsp run | doctor | usage | --version` as a user runs them, against the fake server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
+from tests.fakes.lmstudio import FakeLMStudio, Reply
+
+
+def ladder(*args: str, tmp: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "LADDER_LEDGER": str(tmp / "ledger.sqlite3"), "HOME": str(tmp)}
+    return subprocess.run(
+        [sys.executable, "-m", "ladder_lsp", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        input=stdin,
+    )
+
+
+@pytest.fixture
+def cart(tmp_path: Path) -> Path:
+    path = tmp_path / "cart.py"
+    path.write_text(CART)
+    return path
+
+
+def test_run_prints_the_diff_and_leaves_the_file(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    fake_local.push(Reply(f"Here you go:\n```python\n{REFACTORED_TOTAL}```\nEnjoy!"))
+    proc = ladder(
+        "run", "refactor", f"{cart}:8-12", "--base-url", fake_local.base_url, tmp=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        f"--- a/{cart}\n+++ b/{cart}\n@@ -7,8 +7,8 @@\n"
+        " \n     def total(self, items):\n         t = 0\n"
+        "-        for i in items:\n-            t = t + i.price * i.qty\n"
+        "+        for item in items:\n+            t += item.price * item.qty\n"
+        "         return t\n \n \n"
+    )
+    assert cart.read_text() == CART
+    assert "Refactor by local model" in proc.stderr
+
+
+def test_run_apply_writes_the_file(cart: Path, fake_local: FakeLMStudio, tmp_path: Path) -> None:
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    proc = ladder(
+        "run",
+        "refactor",
+        f"{cart}:8-12",
+        "--apply",
+        "--base-url",
+        fake_local.base_url,
+        tmp=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "t += item.price * item.qty" in cart.read_text()
+    usage = ladder("usage", tmp=tmp_path)
+    assert usage.returncode == 0
+    assert "local" in usage.stdout and "1 runs" in usage.stdout
+
+
+def test_run_failure_exits_non_zero_with_a_reason(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    fake_local.default = Reply("I cannot help with that.")
+    proc = ladder(
+        "run", "refactor", f"{cart}:8-12", "--base-url", fake_local.base_url, tmp=tmp_path
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "no code" in proc.stderr
+    assert cart.read_text() == CART
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [(":99-120", "outside the file"), (":5-2", "outside the file or reversed")],
+)
+def test_run_bad_range_is_a_usage_error(
+    cart: Path, tmp_path: Path, location: str, message: str
+) -> None:
+    proc = ladder("run", "refactor", f"{cart}{location}", tmp=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_run_missing_file_and_unknown_action(tmp_path: Path) -> None:
+    proc = ladder("run", "refactor", str(tmp_path / "nope.py"), tmp=tmp_path)
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+    (tmp_path / "a.py").write_text("x = 1\n")
+    proc = ladder("run", "frobnicate", str(tmp_path / "a.py"), tmp=tmp_path)
+    assert proc.returncode == 2 and "unknown action" in proc.stderr
+
+
+def test_doctor_reports_models_and_exit_code(fake_local: FakeLMStudio, tmp_path: Path) -> None:
+    proc = ladder("doctor", "--base-url", fake_local.base_url, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert "reachable: yes" in proc.stdout
+    assert "using: qwen2.5-coder-7b-instruct" in proc.stdout
+    assert "key: missing" in proc.stdout
+    fake_local.stop()
+    proc = ladder("doctor", "--base-url", fake_local.base_url, tmp=tmp_path)
+    assert proc.returncode == 1
+    assert "not reachable" in proc.stdout and "No tier can serve" in proc.stdout
+
+
+def test_version_and_stdio_flag(tmp_path: Path) -> None:
+    proc = ladder("--version", tmp=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("ladder-lsp ")
+    # VS Code's client appends --stdio; the server must accept it (EOF on stdin ends it)
+    proc = ladder("--stdio", tmp=tmp_path, stdin="")
+    assert proc.returncode == 0, proc.stderr

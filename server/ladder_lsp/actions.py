@@ -80,7 +80,7 @@ def catalogue(settings: Settings) -> list[ActionSpec]:
             kind=c.kind,
             task="",
             custom_prompt=c.prompt,
-            edits_code=not c.kind.startswith(SOURCE),
+            edits_code=not kind_allowed(c.kind, [SOURCE]),  # `source`, `source.x`: answers
         )
         for c in settings.actions.custom
         if c.id not in builtin_ids

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
-DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-5"
+DEFAULT_CLAUDE_MODEL = "claude-sonnet-5-5"  # current Sonnet; 4-5 reaches end-of-life 2026-11-30
 
 
 def _setting(
@@ -306,6 +306,10 @@ def _show_default(field: attrs.Attribute[Any], default: Any) -> str:
     return "(hidden)" if field.metadata["secret"] else repr(default)
 
 
+# Sections editors keep for themselves under `ladder` (VS Code: how to launch, tracing).
+CLIENT_SECTIONS = frozenset({"server", "trace"})
+
+
 def _section_class(field: attrs.Attribute[Any]) -> type[Any]:
     """The attrs class of a Settings section (its default factory)."""
     factory: type[Any] = getattr(field.default, "factory")  # noqa: B009 - typed as Any|None
@@ -325,7 +329,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
             _section_class(field), raw.get(field.name), field.name, problems
         )
     for key in raw:
-        if key not in sections:
+        if key not in sections and key not in CLIENT_SECTIONS:
             problems.append(Problem(key, "unknown settings section; ignored", False))
     return Settings(**sections), problems
 

@@ -233,7 +233,15 @@ class Engine:
                 )
             steps.append(f"{tier.label}: {answer.failure}")
             retry_reason = answer.failure
+            previous = last if tried[:-1] else None
             last = self._failed(tier, answer, decision.why)
+            if previous is not None and tier is Tier.CLAUDE and answer.kind in CLAUDE_DOWN:
+                # the user needs both halves: why local failed, and why Claude could not help
+                last = attrs.evolve(
+                    previous,
+                    message=f"{previous.message.rstrip('.')}; Claude was not used: "
+                    f"{answer.failure.rstrip('.')}.",
+                )
             if answer.kind in LOCAL_DOWN and tier is Tier.LOCAL:
                 # no point retrying a server that is down or too small; fall back when allowed
                 queue = [t for t in queue if t is not Tier.LOCAL]

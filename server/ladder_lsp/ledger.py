@@ -129,6 +129,7 @@ class Ledger:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per run
             self._db.executescript(SCHEMA)
         except sqlite3.Error:
             self._db.close()

@@ -1,21 +1,28 @@
-"""The code an empty-cursor action works on: the definition around the cursor, cached per
-document version so repeated listing (every cursor move) costs a dictionary lookup."""
+"""The code an empty-cursor action works on: the definition around the cursor.
+
+Listing runs on every cursor move, so it must not parse a 20,000-line file each time. For
+Python a local scan finds the enclosing `def`/`class` from its indentation and checks it by
+parsing just that block (cost ∝ the block, not the file); anything else — other languages, or
+a block that does not parse alone — uses a whole-file parse cached per document version.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
+import textwrap
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .syntax import enclosing_definition
+from .syntax import Definitions
 
-CACHE_SIZE = 256
+CACHE_SIZE = 8  # parsed documents kept (one per recently listed version)
+_HEADER = re.compile(r"^(\s*)(async\s+def|def|class)\s")
 
 
 class RegionFinder:
     def __init__(self) -> None:
-        self._cache: OrderedDict[tuple[str, int | None, int], tuple[int, int] | None] = (
-            OrderedDict()
-        )
+        self._parsed: OrderedDict[tuple[str, int | None], Definitions] = OrderedDict()
 
     def enclosing(
         self, uri: str, version: int | None, language: str, lines: Sequence[str], line: int
@@ -23,12 +30,69 @@ class RegionFinder:
         """(start, end-exclusive) lines of the innermost definition or block at `line`."""
         if line < 0 or line >= len(lines):
             return None
-        key = (uri, version, line)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        found = enclosing_definition(language, "".join(lines), line)
-        self._cache[key] = found
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return found
+        if language == "python":
+            found = python_definition_at(lines, line)
+            if found is not None:
+                return found
+        return self._definitions(uri, version, language, lines).enclosing(line)
+
+    def _definitions(
+        self, uri: str, version: int | None, language: str, lines: Sequence[str]
+    ) -> Definitions:
+        key = (uri, version)
+        cached = self._parsed.get(key)
+        if cached is None:
+            cached = Definitions(language, "".join(lines))
+            self._parsed[key] = cached
+            if len(self._parsed) > CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        else:
+            self._parsed.move_to_end(key)
+        return cached
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def python_definition_at(lines: Sequence[str], line: int) -> tuple[int, int] | None:
+    """The innermost def/class containing `line`, found by indentation and verified by
+    parsing the block alone; None when unsure (the caller then parses the file)."""
+    level = _indent(lines[line]) if lines[line].strip() else 10**6
+    header = None
+    for i in range(line, -1, -1):
+        text = lines[i]
+        if not text.strip():
+            continue
+        match = _HEADER.match(text)
+        if match and (i == line or len(match.group(1)) < level):
+            header = i
+            break
+        if i != line and text.strip() and not text.lstrip().startswith(("#", "@", ")", "]")):
+            level = min(level, _indent(text))
+    if header is None:
+        return None
+    base = _indent(lines[header])
+    start = header
+    while start > 0 and lines[start - 1].lstrip().startswith("@"):
+        start -= 1
+    end = header + 1
+    last = header
+    while end < len(lines):
+        text = lines[end]
+        if text.strip():
+            if _indent(text) <= base and not _continues(lines, last, end):
+                break
+            last = end
+        end += 1
+    block = "".join(lines[start : last + 1])
+    try:
+        ast.parse(textwrap.dedent(block))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    return start, last + 1
+
+
+def _continues(lines: Sequence[str], last: int, current: int) -> bool:
+    """A closing bracket of a multi-line signature sits at the header's indentation."""
+    return lines[current].lstrip().startswith((")", "]", "}")) and current == last + 1

@@ -45,17 +45,52 @@ def _python_import(source: Path) -> str:
 
 
 def merge_generated(existing: str, generated: str) -> str:
-    """Text to append to an existing test file: the new code minus imports it already has."""
-    have = {line.strip() for line in existing.splitlines() if line.strip()}
+    """Text to append to an existing test file: the new code minus the imports (and Go
+    `package` clause) it already has. Statements spanning lines (`from x import (`…`)`) are
+    compared whole, and `from __future__` imports, legal only at the top, are left out."""
+    have = {_normalize(stmt) for stmt in _top_level_statements(existing.splitlines())}
     kept: list[str] = []
-    for line in generated.splitlines():
-        stripped = line.strip()
-        is_import = stripped.startswith(("import ", "from ")) and not line.startswith((" ", "\t"))
-        if is_import and stripped in have:
-            continue
-        kept.append(line)
+    for stmt in _top_level_statements(generated.splitlines()):
+        first = stmt[0]
+        header = not first.startswith((" ", "\t")) and first.strip().startswith(
+            ("import ", "from ", "package ")
+        )
+        if header and existing.strip():
+            if _normalize(stmt) in have or first.strip().startswith("from __future__ "):
+                continue
+        kept.extend(stmt)
     body = "\n".join(kept).strip("\n") + "\n"
     if not existing.strip():
         return body
     newline = "" if existing.endswith("\n") else "\n"
     return f"{newline}\n\n{body}"
+
+
+def _top_level_statements(lines: list[str]) -> list[list[str]]:
+    """Lines grouped so an import continued over several lines (open brackets, a trailing
+    backslash) stays one group; every other line is its own group."""
+    groups: list[list[str]] = []
+    i = 0
+    while i < len(lines):
+        group = [lines[i]]
+        stripped = lines[i].strip()
+        if stripped.startswith(("import ", "from ", "import{")) and not lines[i].startswith(
+            (" ", "\t")
+        ):
+            depth = _depth(stripped)
+            while (depth > 0 or group[-1].rstrip().endswith("\\")) and i + 1 < len(lines):
+                i += 1
+                group.append(lines[i])
+                depth += _depth(lines[i])
+        groups.append(group)
+        i += 1
+    return groups
+
+
+def _depth(line: str) -> int:
+    code = line.split("#", 1)[0]
+    return sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+
+
+def _normalize(stmt: list[str]) -> str:
+    return " ".join(" ".join(stmt).replace("\\", " ").split())

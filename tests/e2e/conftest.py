@@ -31,14 +31,27 @@ def fake_local() -> Iterator[FakeLMStudio]:
         yield fake
 
 
+def with_marked_settings(request: pytest.FixtureRequest, base: dict[str, Any]) -> dict[str, Any]:
+    """`@pytest.mark.settings({...})` on a test deep-merges into its initializationOptions."""
+    from ladder_lsp.config import merge_raw
+
+    marker = request.node.get_closest_marker("settings")
+    return merge_raw(base, marker.args[0]) if marker else base
+
+
 @pytest.fixture
-def init_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
-    """Per-test settings; tests may mutate this dict before the session starts."""
-    return {
-        "local": {"baseUrl": fake_local.base_url},
-        "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
-        "routing": {"escalateOnFailure": False},
-    }
+def init_options(
+    request: pytest.FixtureRequest, fake_local: FakeLMStudio, tmp_path: Path
+) -> dict[str, Any]:
+    """Per-test settings (initializationOptions); see `with_marked_settings`."""
+    return with_marked_settings(
+        request,
+        {
+            "local": {"baseUrl": fake_local.base_url},
+            "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
+            "routing": {"escalateOnFailure": False},
+        },
+    )
 
 
 @pytest_lsp.fixture(

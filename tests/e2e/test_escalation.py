@@ -1,0 +1,207 @@
+"""Local first, Claude when it matters: routing, check-retry-escalate, fallback, privacy,
+budget — through the real SDK against the fake Messages server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from tests.e2e.conftest import with_marked_settings
+from tests.e2e.editor import Editor
+from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, URI, by_title
+from tests.fakes.anthropic import ClaudeReply, FakeAnthropic, claude_error, sent_api_key
+from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.fakes.script import Fault
+
+KEY = "sk-ant-test-0123456789abcdefghijklmnop"
+GOOD = f"```python\n{REFACTORED_TOTAL}```"
+BAD = "```python\ndef total(self, items):\n    # ... rest of the code\n```"
+
+
+@pytest.fixture
+def fake_claude() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.fixture
+def init_options(
+    request: pytest.FixtureRequest,
+    fake_local: FakeLMStudio,
+    fake_claude: FakeAnthropic,
+    tmp_path: Any,
+) -> dict[str, Any]:
+    return with_marked_settings(
+        request,
+        {
+            "local": {"baseUrl": fake_local.base_url},
+            "claude": {"baseUrl": fake_claude.url, "apiKey": KEY},
+            "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
+        },
+    )
+
+
+async def refactor(lsp: Editor, uri: str = URI, title: str = "Refactor with local model") -> Any:
+    lsp.open(uri, CART)
+    return await lsp.execute(by_title(await lsp.actions(uri, TOTAL_RANGE), title))
+
+
+async def test_listing_offers_claude_as_alternative(lsp: Editor) -> None:
+    lsp.open(URI, CART)
+    titles = [a.title for a in await lsp.actions(URI, TOTAL_RANGE)]
+    assert "Refactor with local model" in titles
+    assert "Refactor with Claude" in titles
+    assert "Add docstring with Claude" not in titles, "alternatives only for refactor and fix"
+
+
+async def test_failing_local_answer_retries_then_escalates_to_claude(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_local.push(Reply(BAD), Reply(BAD))
+    fake_claude.push(ClaudeReply(GOOD, input_tokens=400, output_tokens=60))
+    result = await refactor(lsp)
+    assert result == {"applied": True, "tier": "claude", "model": "claude-sonnet-5-5"}, result
+    assert len(fake_local.chat_requests()) == 2
+    retry_prompt = fake_local.chat_requests()[1]["messages"][1]["content"]
+    assert "rejected because" in retry_prompt and "leaves code out" in retry_prompt
+    (sent,) = fake_claude.message_requests()
+    assert "leaves code out" in sent["messages"][0]["content"], "Claude hears what went wrong"
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert sent_api_key(fake_claude.requests[0]) == KEY
+    assert "t += item.price * item.qty" in lsp.docs[URI].text
+    final = [m for m in lsp.messages() if m.startswith("Ladder: Refactor")]
+    assert final and "Claude" in final[-1]
+    progress = [
+        r.message
+        for reports in lsp.client.progress_reports.values()
+        for r in reports
+        if isinstance(r, types.WorkDoneProgressReport)
+    ]
+    assert any("escalating to Claude" in (m or "") for m in progress), progress
+    usage = await lsp.command("ladder.usage")
+    assert usage["tiers"]["claude"]["costUsd"] > 0
+    assert usage["savedUsd"] == 0, "local work that was thrown away saved nothing"
+
+
+@pytest.mark.settings({"routing": {"escalateAbove": 1}})
+async def test_complex_selection_goes_straight_to_claude(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.push(ClaudeReply(GOOD))
+    lsp.open(URI, CART)
+    actions = await lsp.actions(URI, TOTAL_RANGE)
+    action = next(a for a in actions if a.title.startswith("Refactor with Claude ("))
+    assert "complexity" in action.title
+    result = await lsp.execute(action)
+    assert result["applied"] is True and result["tier"] == "claude"
+    assert fake_local.chat_requests() == []
+
+
+async def test_local_only_file_never_reaches_claude(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    uri = "file:///work/project/secrets/cart.py"
+    fake_local.default = Reply(BAD)
+    result = await refactor(lsp, uri)
+    assert result["applied"] is False
+    assert fake_claude.requests == []
+    lsp_titles = [a.title for a in await lsp.actions(uri, TOTAL_RANGE)]
+    assert "Refactor with Claude" not in lsp_titles
+
+
+async def test_secret_in_selection_blocks_explicit_claude_choice(
+    lsp: Editor, fake_claude: FakeAnthropic
+) -> None:
+    text = CART.replace("t = 0", 'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"')
+    lsp.open(URI, text)
+    rng = {"start": {"line": 7, "character": 0}, "end": {"line": 12, "character": 0}}
+    result = await lsp.command(
+        "ladder.run", {"action": "refactor", "uri": URI, "range": rng, "tier": "claude"}
+    )
+    assert result["applied"] is False
+    assert "GitHub token" in result["reason"]
+    assert "ghp_" not in " ".join(lsp.messages())
+    assert fake_claude.requests == []
+
+
+@pytest.mark.settings({"budget": {"dailyUsd": 0.000001}})
+async def test_budget_spent_means_no_claude_call(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_local.push(Reply(BAD), Reply(BAD))
+    result = await refactor(lsp)
+    assert result["applied"] is False
+    assert fake_claude.requests == []
+    assert any("leaves code out" in m for m in lsp.messages())
+
+
+@pytest.mark.settings({"routing": {"escalateAbove": 1}})
+async def test_claude_rate_limited_falls_back_to_local(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.default = ClaudeReply(fault=claude_error(429, retry_after=0.01))
+    fake_local.push(Reply(GOOD))
+    lsp.open(URI, CART)
+    action = next(
+        a
+        for a in await lsp.actions(URI, TOTAL_RANGE)
+        if a.title.startswith("Refactor with Claude (")
+    )
+    result = await lsp.execute(action)
+    assert result["applied"] is True and result["tier"] == "local", result
+    assert len(fake_claude.message_requests()) == 3, "the SDK's bounded retries, then fallback"
+
+
+@pytest.mark.settings({"routing": {"mode": "claude"}})
+async def test_mode_claude_sends_nothing_to_the_local_model(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.push(ClaudeReply(GOOD))
+    result = await refactor(lsp, title="Refactor with Claude")
+    assert result["applied"] is True and result["tier"] == "claude"
+    assert fake_local.chat_requests() == []
+
+
+async def test_local_down_falls_back_to_claude(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    lsp.open(URI, CART)
+    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
+    fake_local.stop()
+    fake_claude.push(ClaudeReply(GOOD))
+    result = await lsp.execute(action)
+    assert result["applied"] is True and result["tier"] == "claude", result
+
+
+@pytest.mark.settings({"routing": {"mode": "claude"}})
+async def test_cancel_during_claude_stream_closes_it(
+    lsp: Editor, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.push(ClaudeReply(fault=Fault.endless()))
+    lsp.open(URI, CART)
+    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with Claude")
+    run = asyncio.ensure_future(lsp.execute(action))
+    assert await asyncio.to_thread(fake_claude.wait_for_active_streams, 1, 10)
+    (token,) = list(lsp.client.progress_reports)
+    lsp.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(run, 10)
+    assert result["applied"] is False and result["reason"] == "cancelled"
+    assert await asyncio.to_thread(fake_claude.wait_for_disconnect, 10)
+
+
+async def test_key_never_appears_in_messages_or_status(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.default = ClaudeReply(fault=claude_error(401))
+    fake_local.push(Reply(BAD), Reply(BAD))
+    await refactor(lsp)
+    status = await lsp.command("ladder.status")
+    everything = " ".join(
+        [*lsp.messages(), *(m.message for m in lsp.client.log_messages), repr(status)]
+    )
+    assert "rejected the API key" in everything
+    assert KEY not in everything and KEY[:12] not in everything

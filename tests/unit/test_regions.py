@@ -1,0 +1,66 @@
+"""The definition around an empty cursor: right block, decorators included, cheap fallbacks."""
+
+from __future__ import annotations
+
+from ladder_lsp.edits import split_lines
+from ladder_lsp.regions import RegionFinder, python_definition_at
+
+SOURCE = '''\
+import functools
+
+
+class Cart:
+    """A cart."""
+
+    @functools.cache
+    def total(
+        self,
+        items,
+    ):
+        t = 0
+
+        for i in items:
+            t += i.price
+        return t
+
+    def empty(self):
+        return not self.items
+
+
+def helper(x):
+    text = """
+not code, at column zero
+"""
+    return text * x
+'''
+
+
+def test_method_with_decorator_and_multiline_signature() -> None:
+    lines = split_lines(SOURCE)
+    assert python_definition_at(lines, 14) == (6, 16)
+    assert python_definition_at(lines, 7) == (6, 16), "cursor on the header itself"
+
+
+def test_cursor_on_class_body_line_gets_the_class() -> None:
+    lines = split_lines(SOURCE)
+    assert python_definition_at(lines, 4) == (3, 19)
+
+
+def test_dedented_string_falls_back_to_a_full_parse() -> None:
+    lines = split_lines(SOURCE)
+    assert python_definition_at(lines, 25) is None, "unsure: the local scan gives up"
+    assert RegionFinder().enclosing("u", 1, "python", lines, 25) == (21, 26)
+
+
+def test_outside_any_definition() -> None:
+    lines = split_lines(SOURCE)
+    assert RegionFinder().enclosing("u", 1, "python", lines, 0) is None
+
+
+def test_other_languages_parse_once_per_version() -> None:
+    js = "function a() {\n  return 1;\n}\n\nconst b = () => {\n  return 2;\n};\n"
+    finder = RegionFinder()
+    lines = split_lines(js)
+    assert finder.enclosing("u", 1, "javascript", lines, 1) == (0, 3)
+    assert finder.enclosing("u", 1, "javascript", lines, 5) == (4, 7)
+    assert len(finder._parsed) == 1

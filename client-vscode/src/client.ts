@@ -1,0 +1,155 @@
+// The language client's life: start the server with the current settings and Claude key,
+// restart it, stop it, and say clearly when it cannot start.
+import type { OutputChannel, SecretStorage } from 'vscode';
+import {
+  CloseAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  type ErrorHandler,
+} from 'vscode-languageclient/node';
+import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
+import { getClaudeKey, serverEnv } from './secrets';
+import { configurationMiddleware, initializationOptions } from './settings';
+import { STARTING, statusView, stoppedView, type StatusBar } from './statusBar';
+import * as vscode from './vscodeApi';
+
+/** Runs one of the server's `workspace/executeCommand` commands. */
+export type RunServerCommand = (command: string, args?: unknown[]) => Promise<unknown>;
+
+interface Launch {
+  server: ServerCommand;
+  env: NodeJS.ProcessEnv;
+}
+
+const INSTALL_HELP =
+  'pip install ladder-lsp\n\nThen run "Ladder: Restart Server". If Ladder lives in a virtual ' +
+  'environment, select its interpreter in the Python extension, or set "ladder.server.command".';
+
+export class LadderClient {
+  private client: LanguageClient | undefined;
+  /** Starts and stops run one at a time, in the order asked. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly secrets: SecretStorage,
+    private readonly output: OutputChannel,
+    private readonly statusBar: StatusBar,
+  ) {}
+
+  /** Stops the server if it runs, then starts it with the current settings and Claude key. */
+  restart(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.stopClient();
+      await this.startClient();
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.enqueue(() => this.stopClient());
+  }
+
+  readonly executeCommand: RunServerCommand = async (command, args = []) => {
+    if (!this.client?.isRunning()) {
+      throw new Error('the server is not running. Try "Ladder: Restart Server".');
+    }
+    return this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+  };
+
+  /** The command and environment the server runs with. */
+  async launch(): Promise<Launch> {
+    return {
+      server: await resolveServerCommand(),
+      env: serverEnv(process.env, await getClaudeKey(this.secrets)),
+    };
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startClient(): Promise<void> {
+    const { server, env } = await this.launch();
+    this.statusBar.show(STARTING);
+    this.output.appendLine(`Starting ${commandLine(server)}`);
+    const client = this.createClient(server, env);
+    this.client = client;
+    // A server that exits while starting makes start() resolve, not reject: check the state too.
+    const failure = await client.start().then(
+      () => (client.isRunning() ? undefined : 'it exited while starting'),
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    if (failure !== undefined) {
+      this.statusBar.show(stoppedView(`\`${commandLine(server)}\` did not start: ${failure}`));
+      void this.reportStartFailure(server, failure);
+    }
+  }
+
+  private createClient(server: ServerCommand, env: NodeJS.ProcessEnv): LanguageClient {
+    // A server that fails to start is reported once, by startClient: not restarted, no raw
+    // protocol error shown. Once it has run, the default policy applies (restart after a crash).
+    const errorHandler: ErrorHandler = {
+      error: (error, message, count) => defaultHandler.error(error, message, count),
+      closed: () =>
+        client.state === State.Starting
+          ? { action: CloseAction.DoNotRestart, handled: true }
+          : defaultHandler.closed(),
+    };
+    const client = new LanguageClient(
+      'ladder',
+      'Ladder',
+      { command: server.command, args: server.args, options: { env } },
+      {
+        documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+        initializationOptions: initializationOptions(vscode.getConfiguration('ladder')),
+        synchronize: { configurationSection: 'ladder' },
+        middleware: { workspace: { configuration: configurationMiddleware } },
+        outputChannel: this.output,
+        // The server itself tells the user what went wrong (window/showMessage).
+        revealOutputChannelOn: RevealOutputChannelOn.Never,
+        initializationFailedHandler: () => false,
+        errorHandler,
+      },
+    );
+    const defaultHandler = client.createDefaultErrorHandler();
+    client.onNotification('ladder/status', (status: unknown) => {
+      this.statusBar.show(statusView(status));
+    });
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Stopped) {
+        this.statusBar.show(stoppedView('The server stopped: see the Ladder output.'));
+      }
+    });
+    return client;
+  }
+
+  private async stopClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client?.isRunning()) {
+      await client.dispose().catch((error: unknown) => {
+        this.output.appendLine(`Stopping the server failed: ${String(error)}`);
+      });
+    }
+  }
+
+  private async reportStartFailure(server: ServerCommand, reason: string): Promise<void> {
+    const choice = await vscode.showErrorMessage(
+      `Ladder: could not start the server (${commandLine(server)}): ${reason}`,
+      'How to install',
+      'Show Output',
+    );
+    if (choice === 'Show Output') this.output.show();
+    if (choice === 'How to install') {
+      const restart = await vscode.showModalMessage(
+        'Install the Ladder server',
+        INSTALL_HELP,
+        'Restart Server',
+      );
+      if (restart) await this.restart();
+    }
+  }
+}

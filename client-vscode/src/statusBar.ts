@@ -1,0 +1,87 @@
+// The status bar item: the server's `ladder/status` payload rendered as text and tooltip.
+import type { StatusBarItem } from 'vscode';
+import { asNumber, asObject, asString, usd } from './json';
+import * as vscode from './vscodeApi';
+
+export interface StatusView {
+  text: string;
+  /** Markdown, with $(icon) syntax. */
+  tooltip: string;
+  background?: 'warning' | 'error';
+}
+
+export const STARTING: StatusView = {
+  text: '$(sync~spin) Ladder',
+  tooltip: 'Starting the Ladder server…',
+};
+
+export const stoppedView = (reason: string): StatusView => ({
+  text: '$(hubot) stopped',
+  tooltip: `**Ladder server not running**\n\n${reason}\n\nClick for Ladder commands.`,
+  background: 'error',
+});
+
+const code = (value: string): string => `\`${value}\``;
+
+/** Missing or mistyped fields are left out; unknown ones are ignored. */
+export function statusView(payload: unknown): StatusView {
+  const status = asObject(payload);
+  const local = asObject(status.local);
+  const claude = asObject(status.claude);
+  const usage = asObject(status.usage);
+  const reachable = local.reachable === true;
+  const model = asString(local.model);
+  const baseUrl = asString(local.baseUrl);
+  const tokensPerSecond = asNumber(status.lastTokensPerSecond);
+  const claudeModel = asString(claude.model);
+  const claudeReady = claude.configured === true;
+  const todayUsd = asNumber(usage.todayUsd);
+  const savedUsd = asNumber(usage.savedUsd);
+
+  const text = [
+    reachable ? (model ?? 'no model loaded') : 'offline',
+    reachable && tokensPerSecond ? `${Math.round(tokensPerSecond)} tok/s` : '',
+    todayUsd ? usd(todayUsd) : '',
+  ];
+
+  const modelCount = Array.isArray(local.models) ? `, ${local.models.length} available` : '';
+  const localLine = reachable
+    ? `$(server) Local: ${model ? code(model) : 'no model loaded'}${modelCount}`
+    : `$(debug-disconnect) Local: offline${baseUrl ? ` — nothing answers at ${code(baseUrl)}` : ''}`;
+  const claudeLine = `$(cloud) Claude: ${claudeModel ? `${code(claudeModel)}, ` : ''}${
+    claudeReady ? 'ready' : 'no API key (Ladder: Set Claude API Key)'
+  }`;
+  const usageLine =
+    todayUsd === undefined && savedUsd === undefined
+      ? ''
+      : `$(graph) Today on Claude: ${usd(todayUsd ?? 0)} · saved by the local model: ${usd(savedUsd ?? 0)}`;
+
+  return {
+    text: `$(hubot) ${text.filter(Boolean).join(' · ')}`,
+    tooltip: ['**Ladder**', localLine, claudeLine, usageLine].filter(Boolean).join('\n\n'),
+    background: reachable || claudeReady ? undefined : 'warning',
+  };
+}
+
+/** One item, clicked to open the list of Ladder commands. */
+export class StatusBar {
+  private readonly item: StatusBarItem = vscode.createStatusBarItem('ladder.statusBar');
+
+  constructor(command: string) {
+    this.item.name = 'Ladder';
+    this.item.command = command;
+    this.show(STARTING);
+    this.item.show();
+  }
+
+  show(view: StatusView): void {
+    this.item.text = view.text;
+    this.item.tooltip = vscode.markdown(view.tooltip);
+    this.item.backgroundColor =
+      view.background && vscode.themeColor(`statusBarItem.${view.background}Background`);
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

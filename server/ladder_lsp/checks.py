@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from ladder_lsp import syntax
+from ladder_lsp import guards, syntax
 
 
 @attrs.frozen
@@ -37,6 +37,9 @@ class CheckContext:
     new_block: str
     finish_reason: str = "stop"
     diagnostics: tuple[str, ...] = ()
+    source_path: str = ""  # the file the action ran on (tests: the code under test)
+    custom_prompt: str = ""  # a custom action's prompt (`actions.custom`); "" for built-ins
+    source_code: str = ""  # tests: the selected code the tests are written for
 
 
 Check = Callable[[CheckContext], str | None]
@@ -64,16 +67,20 @@ def unregister(action: str | None, check: Check) -> None:
         checks.remove(check)
 
 
-def checks_for(action: str) -> tuple[Check, ...]:
-    """The checks `run_checks` runs for `action`, in order: common ones first."""
+def checks_for(action: str, *, custom: bool = False) -> tuple[Check, ...]:
+    """The checks `run_checks` runs for `action`, in order: common ones first. A custom
+    action (one with a prompt of its own) without checks of its own gets the `custom` ones."""
     common = () if action in NON_EDIT_ACTIONS else tuple(_REGISTRY.get(None, ()))
-    return common + tuple(_REGISTRY.get(action, ()))
+    specific = _REGISTRY.get(action)
+    if specific is None and custom:
+        specific = _REGISTRY.get(guards.CUSTOM)
+    return common + tuple(specific or ())
 
 
 def run_checks(ctx: CheckContext) -> list[str]:
     """Every failing reason, in registration order; an empty list means the edit may go."""
     reasons: list[str] = []
-    for check in checks_for(ctx.action):
+    for check in checks_for(ctx.action, custom=bool(ctx.custom_prompt)):
         try:
             reason = check(ctx)
         except Exception as exc:  # a check must never take the request down
@@ -403,3 +410,7 @@ for _check in (
     check_syntax,
 ):
     register(None, _check)
+
+# Per-action guards (docstring, refactor, fix, tests, custom): see `ladder_lsp.guards`.
+for _action, _guard in guards.GUARDS:
+    register(_action, _guard)

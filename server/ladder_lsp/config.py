@@ -143,6 +143,19 @@ class ActionsSettings:
 
 
 @attrs.frozen
+class ChecksSettings:
+    run_tests: bool = _setting(
+        "runTests",
+        False,
+        "Run generated tests (pytest, in a subprocess) before offering them. Off by default: "
+        "generated code is untrusted.",
+    )
+    timeout_seconds: float = _setting(
+        "testTimeoutSeconds", 60.0, "Time limit for running generated tests.", minimum=1
+    )
+
+
+@attrs.frozen
 class LedgerSettings:
     path: str = _setting(
         "path", "", "SQLite usage ledger; empty = the user state directory.", scope="machine"
@@ -157,6 +170,7 @@ class Settings:
     privacy: PrivacySettings = attrs.field(factory=PrivacySettings)
     budget: BudgetSettings = attrs.field(factory=BudgetSettings)
     actions: ActionsSettings = attrs.field(factory=ActionsSettings)
+    checks: ChecksSettings = attrs.field(factory=ChecksSettings)
     ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,9 @@ from .backends.base import (
 from .backends.openai_compat import OpenAICompatBackend
 from .checks import CheckContext, run_checks
 from .config import Settings
-from .edits import LineEdit, Target, build_block, minimal_edits
+from .edits import LineEdit, Target, build_block, make_target, minimal_edits
+from .fanout import split_chunks
+from .guards.tests import run_pytest
 from .privacy import local_only_reason
 from .testfile import merge_generated, plan_for
 
@@ -203,9 +206,7 @@ class Engine:
         code = inp.target.selected_text
         if self.local.reachable is False:
             await self.local.probe()  # it may be back: a refused connection costs nothing
-        context = await self.local.context_length(
-            self.local.settings.model or self.local.last_model
-        )
+        context = await self._local_context()
         the_score = router.score(inp.spec, code, inp.language, inp.diagnostics, context)
         available = self.availability(inp.path, code)
         decision = router.decide(inp.spec, self.settings, available, the_score, explicit=inp.tier)
@@ -253,6 +254,37 @@ class Engine:
                     queue = [Tier.LOCAL]
         return attrs.evolve(last, steps=tuple(steps), attempts=tuple(attempts))
 
+    async def run_workers(self, inp: RunInput, report: Report) -> RunOutcome:
+        """Fan out: each top-level definition in the target runs (and is checked, retried,
+        escalated) on its own, up to `local.maxParallel` at once; the successful chunks merge
+        into one set of edits against the same document version."""
+        target = inp.target
+        spans = await asyncio.to_thread(
+            split_chunks, inp.language, target.lines, target.start_line, target.end_line
+        )
+        if len(spans) < 2:
+            return await self.run(inp, report)
+        total = len(spans)
+        done = 0
+        latest = ""
+
+        def chunk_report(message: str) -> None:
+            nonlocal latest
+            latest = message
+            report(f"{done}/{total} done · {message}")
+
+        async def one(span: tuple[int, int]) -> RunOutcome:
+            nonlocal done
+            sub = make_target(target.uri, target.version, target.lines, (span[0], 0), (span[1], 0))
+            outcome = await self.run(attrs.evolve(inp, target=sub), chunk_report)
+            done += 1
+            report(f"{done}/{total} done" + (f" · {latest}" if latest else ""))
+            return outcome
+
+        report(f"0/{total} done · {total} definitions")
+        results = await asyncio.gather(*(one(span) for span in spans), return_exceptions=True)
+        return _merge(inp, spans, results)
+
     def _claude_allowed(self, available: router.Availability) -> bool:
         return (
             available.claude_ok
@@ -260,13 +292,23 @@ class Engine:
             and self.settings.budget.daily_usd > 0
         )
 
-    async def _over_budget(self, request: ChatRequest) -> str:
+    async def _local_context(self) -> int:
+        """The local model's context window as its server reports it (else the setting)."""
+        try:
+            model = await self.local.resolve_model()
+        except BackendError:
+            return self.local.settings.context_length
+        return await self.local.context_length(model)
+
+    async def _over_budget(self, request: ChatRequest, *, explicit: bool) -> str:
         """Why this Claude call would break `budget.dailyUsd` (estimated before sending)."""
         if self.ledger is None:
             return ""
         from .ledger import cost
 
         daily = self.settings.budget.daily_usd
+        if daily == 0 and explicit:
+            return ""  # 0 stops automatic use only; an explicit "with Claude" is the user's call
         estimate = cost(
             self.settings.claude.model,
             Usage(
@@ -274,7 +316,10 @@ class Engine:
                 output_tokens=request.max_tokens // 2,
             ),
         )
-        spent = await asyncio.to_thread(self.ledger.spent_today)
+        try:
+            spent = await asyncio.to_thread(self.ledger.spent_today)
+        except sqlite3.Error as exc:
+            return f"the usage ledger cannot be read ({exc}), so the Claude budget is unknown"
         if spent + estimate > daily:
             return f"today's Claude budget is spent (${spent:.2f} of ${daily:.2f})"
         return ""
@@ -335,7 +380,7 @@ class Engine:
         except prompts.PromptTooLarge as exc:
             return _Answer(None, str(exc), FailureKind.TOO_LARGE)
         if tier is Tier.CLAUDE:
-            over = await self._over_budget(request)
+            over = await self._over_budget(request, explicit=inp.tier is Tier.CLAUDE)
             if over:
                 return _Answer(None, over, FailureKind.BUDGET)
         label = tier.label if not retry_reason else f"{tier.label} (retry)"
@@ -373,7 +418,9 @@ class Engine:
         if extracted.code is None:
             return _Answer(None, extracted.reason or "the answer contains no code")
         if inp.spec.id == "tests":
-            return self._finish_tests(inp, tier, model, extracted.code, completion.finish_reason)
+            return await self._finish_tests(
+                inp, tier, model, extracted.code, completion.finish_reason
+            )
         target = inp.target
         new_block = build_block(target, extracted.code)
         old_block = target.lines[target.start_line : target.end_line]
@@ -390,6 +437,8 @@ class Engine:
             new_block="".join(new_block),
             finish_reason=completion.finish_reason,
             diagnostics=inp.diagnostics,
+            source_path=inp.path,
+            custom_prompt=inp.spec.custom_prompt,
         )
         reasons = (
             await asyncio.to_thread(run_checks, ctx)
@@ -412,7 +461,7 @@ class Engine:
             )
         )
 
-    def _finish_tests(
+    async def _finish_tests(
         self, inp: RunInput, tier: Tier, model: str, code: str, finish_reason: str
     ) -> _Answer:
         plan = plan_for(Path(inp.path), inp.language)
@@ -427,10 +476,16 @@ class Engine:
             old_block="",
             new_block=insert,
             finish_reason=finish_reason,
+            source_path=inp.path,
+            source_code=inp.target.selected_text,
         )
         reasons = run_checks(ctx)
         if reasons:
             return _Answer(None, "; ".join(reasons))
+        if self.settings.checks.run_tests and plan.path.suffix == ".py":
+            failed = await run_pytest(new_text, plan.path, self.settings.checks.timeout_seconds)
+            if failed:
+                return _Answer(None, failed)
         line = len((existing or "").splitlines(True)) if existing else 0
         verb = "Extended" if existing is not None else "Created"
         return _Answer(
@@ -442,6 +497,59 @@ class Engine:
                 new_file=NewFileEdit(plan.path, existing is not None, insert, line),
             )
         )
+
+
+def _merge(
+    inp: RunInput, spans: list[tuple[int, int]], results: list[RunOutcome | BaseException]
+) -> RunOutcome:
+    """One outcome for a fanned-out run: all successful chunks' edits, and what failed."""
+    for result in results:
+        if isinstance(result, asyncio.CancelledError):
+            raise result
+    edits: list[LineEdit] = []
+    failures: list[str] = []
+    steps: list[str] = []
+    attempts: list[Attempt] = []
+    tiers: set[Tier] = set()
+    models: list[str] = []
+    for (start, _end), result in zip(spans, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("chunk at line %d crashed", start + 1, exc_info=result)
+            failures.append(f"line {start + 1}: internal error")
+            continue
+        steps.extend(f"line {start + 1}: {step}" for step in result.steps)
+        attempts.extend(result.attempts)
+        if result.status == "edit":
+            edits.extend(result.edits)
+            if result.tier:
+                tiers.add(result.tier)
+            models.append(result.model)
+        elif result.status != "no-change":
+            failures.append(f"line {start + 1}: {result.message}")
+    edits.sort(key=lambda e: e.start_line)
+    n, ok = len(spans), len(spans) - len(failures)
+    tier = Tier.CLAUDE if Tier.CLAUDE in tiers else (Tier.LOCAL if tiers else None)
+    model = ", ".join(sorted(set(models)))
+    if not edits:
+        status: Status = "failed" if failures else "no-change"
+        detail = "; ".join(failures) if failures else "the model changed nothing"
+        message = f"No edit: {ok} of {n} definitions passed, none changed. {detail}"
+        return RunOutcome(
+            status, message, tier, model, steps=tuple(steps), attempts=tuple(attempts)
+        )
+    by = " and ".join(t.label for t in sorted(tiers, key=lambda t: t.value))
+    message = f"{inp.spec.verb} by {by} workers: {ok} of {n} definitions done"
+    if failures:
+        message += f"; left unchanged: {'; '.join(failures)}"
+    return RunOutcome(
+        "edit",
+        message + ".",
+        tier,
+        model,
+        edits=tuple(edits),
+        steps=tuple(steps),
+        attempts=tuple(attempts),
+    )
 
 
 def _strip_think(text: str) -> str:

@@ -12,9 +12,10 @@ import attrs
 from lsprotocol import types
 
 from . import router
-from .actions import ActionSpec, catalogue, kind_allowed, title
+from .actions import ActionSpec, catalogue, find_action, kind_allowed, title
 from .backends.base import Tier
 from .config import Settings
+from .fanout import looks_splittable
 from .lsp_text import range_overlaps
 from .regions import RegionFinder
 
@@ -31,6 +32,7 @@ class RunArgs:
     version: int | None = None
     tier: str | None = None
     diagnostics: list[str] | None = None
+    workers: bool | None = None  # fan out over top-level definitions (contract extension)
 
 
 def offers(
@@ -49,15 +51,28 @@ def offers(
 ) -> list[types.CodeAction]:
     """CodeActions for the selection, or for the definition around an empty cursor."""
     rng = requested
+    whole_file = types.Range(types.Position(0, 0), types.Position(len(lines), 0))
+    workers_range = whole_file if _is_empty(rng) else rng
+    workers = _worker_actions(
+        uri,
+        version,
+        language,
+        lines,
+        workers_range,
+        settings,
+        available,
+        context.only,
+        whole=_is_empty(requested),
+    )
     if _is_empty(rng):
         found = regions.enclosing(uri, version, language, lines, rng.start.line)
         if found is None:
-            return []
+            return workers
         start, end = found
         rng = types.Range(types.Position(start, 0), types.Position(end, 0))
     code = _text_of(lines, rng)
     if not code.strip():
-        return []
+        return workers
     diagnostics = [d for d in context.diagnostics if range_overlaps(d.range, rng)]
     scored = code if len(code) <= MAX_SCORED_CHARS else code[:MAX_SCORED_CHARS]
     actions: list[types.CodeAction] = []
@@ -77,7 +92,36 @@ def offers(
             if alt.tier is not None:
                 alt_args = attrs.evolve(args, tier=other.value)
                 actions.append(_action(spec, alt, alt_args, diagnostics if messages else None))
-    return actions
+    return actions + workers
+
+
+def _worker_actions(
+    uri: str,
+    version: int | None,
+    language: str,
+    lines: Sequence[str],
+    rng: types.Range,
+    settings: Settings,
+    available: router.Availability,
+    only: Sequence[str] | None,
+    *,
+    whole: bool,
+) -> list[types.CodeAction]:
+    """ "Refactor file with local workers": offered when the range holds ≥ 2 definitions."""
+    end = rng.end.line + (1 if rng.end.character else 0)
+    if not available.local_ok or not looks_splittable(language, lines, rng.start.line, end):
+        return []
+    where = "file" if whole else "selection"
+    out = []
+    for action_id, verb in (("refactor", f"Refactor {where}"), ("docstring", "Add docstrings")):
+        spec = find_action(action_id, settings)
+        if spec is None or not kind_allowed(spec.kind, only):
+            continue
+        worker_spec = attrs.evolve(spec, verb=verb)
+        args = RunArgs(action_id, uri, rng, version, None, None, True)
+        decision = router.Decision(Tier.LOCAL)
+        out.append(_action(worker_spec, decision, args, None, where="local workers"))
+    return out
 
 
 def _action(
@@ -85,8 +129,9 @@ def _action(
     decision: router.Decision,
     args: RunArgs,
     diagnostics: list[types.Diagnostic] | None,
+    where: str = "",
 ) -> types.CodeAction:
-    where = decision.tier.label if decision.tier else "Ladder"
+    where = where or (decision.tier.label if decision.tier else "Ladder")
     diagnostic = diagnostics[0].message if diagnostics else ""
     text = title(spec, where, diagnostic=diagnostic, why=decision.why)
     payload: dict[str, Any] = {
@@ -102,6 +147,8 @@ def _action(
         payload["tier"] = args.tier
     if args.diagnostics:
         payload["diagnostics"] = args.diagnostics
+    if args.workers:
+        payload["workers"] = True
     return types.CodeAction(
         title=text,
         kind=spec.kind,

@@ -62,7 +62,8 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         return {"applied": False, "tier": None, "model": "", "reason": str(exc)}
     progress = await _Progress.start(ls, f"Ladder: {inp.spec.verb}")
     try:
-        outcome = await ls.engine.run(inp, progress.report)
+        runner = ls.engine.run_workers if args.workers else ls.engine.run
+        outcome = await runner(inp, progress.report)
     except asyncio.CancelledError:
         progress.end("Cancelled")
         await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"), progress.elapsed))

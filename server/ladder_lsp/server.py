@@ -60,8 +60,7 @@ class LadderServer(LanguageServer):
         self.settings = settings
         self.engine.update(settings)
         if ledger_changed:
-            if self.engine.ledger is not None:
-                self.engine.ledger.close()
+            # the old ledger stays open: runs in flight may still write to it (closed on GC)
             self.engine.ledger = Ledger.open(settings)
         if announce:
             self._report_problems(problems)

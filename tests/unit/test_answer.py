@@ -422,3 +422,13 @@ def test_empty_original_prefers_largest_block() -> None:
     answer = "```python\nimport pytest\n```\n```python\ndef test_a():\n    assert f() == 1\n```"
     result = extract_code(answer, language="python", original="")
     assert result.code == "def test_a():\n    assert f() == 1"
+
+
+def test_unterminated_fence_is_noted_for_the_logs() -> None:
+    result = extract_code(
+        "```python\ndef total(items):\n    return 0", language="python", original=""
+    )
+    assert result.code == "def total(items):\n    return 0"
+    assert "unterminated" in result.reason
+    closed = extract_code(f"```python\n{NEW}\n```", language="python", original=ORIGINAL)
+    assert "unterminated" not in closed.reason

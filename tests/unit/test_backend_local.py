@@ -11,14 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fakes import (
-    NO_MODELS_LOADED,
-    FakeLMStudio,
-    Fault,
-    Reply,
-    no_models_loaded,
-    openai_error,
-)
 
 from ladder_lsp.backends.base import (
     BackendError,
@@ -29,6 +21,14 @@ from ladder_lsp.backends.base import (
 )
 from ladder_lsp.backends.openai_compat import OpenAICompatBackend, error_text, root_url
 from ladder_lsp.config import LocalSettings
+from tests.fakes import (
+    NO_MODELS_LOADED,
+    FakeLMStudio,
+    Fault,
+    Reply,
+    no_models_loaded,
+    openai_error,
+)
 
 REQUEST = ChatRequest(system="You edit code.", user="Refactor: def f(): pass", max_tokens=300)
 ANSWER = "```python\ndef f():\n    return None\n```\n"

@@ -130,6 +130,8 @@ def test_markdown_fence_in_code() -> None:
         ("python", "        [rest unchanged]"),
         ("python", "        <rest of code>"),
         ("python", "        # code omitted for brevity"),
+        ("python", "        # other methods ..."),
+        ("python", "        # ..."),
         ("javascript", "  // ... existing code ..."),
         ("javascript", "  /* ... */"),
         ("javascript", "  ..."),
@@ -150,6 +152,8 @@ def test_lazy_placeholders_fire(language: str, line: str) -> None:
     "line",
     [
         "        # Loading data...",
+        "        # fetch more...",
+        "        # TODO: wait here...",
         "        # keep this in sync with the server",
         "        # compare with the previous total",
         "        print('...')",

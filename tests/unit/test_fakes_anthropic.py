@@ -10,6 +10,7 @@ import anthropic
 import httpx
 import httpx2
 import pytest
+
 from tests.fakes import ClaudeReply, FakeAnthropic, Fault, claude_error, error_event, sent_api_key
 
 MODEL = "claude-sonnet-5-5"

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.fakes import (
     NO_MODELS_LOADED,
     FakeLMStudio,

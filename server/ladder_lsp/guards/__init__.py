@@ -1,0 +1,45 @@
+"""Per-action guards: what each action must never do, as small pure checks.
+
+Each guard takes a `checks.CheckContext` and returns None (pass) or a short reason a user can
+read ("removed parameter `self` from `total`", "changed code while adding a docstring:
+line 2"). `GUARDS` says which action each one belongs to; `checks.py` registers them and is
+the one place that runs them (with the common checks every edit action gets). Guards never
+import `checks` at run time, so there is no import cycle.
+
+- `docstring`: only docstrings/comments change, and one is added or improved.
+- `refactor`: same public surface, nothing outside the target changes, no new pyflakes
+  findings.
+- `fix`: the diagnostic is gone when Ladder can re-check it, no new findings.
+- `tests`: imports the code under test, adds a test that uses the target; running the tests
+  is opt-in (`checks.runTests`, see `tests.run_pytest`).
+- `custom` (user-defined actions): docstring guards for documentation prompts, refactor
+  guards otherwise (minus the surface when the prompt asks to change it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ladder_lsp.guards import docstring, fix, refactor, tests
+
+if TYPE_CHECKING:
+    from ladder_lsp.checks import CheckContext
+
+CUSTOM = "custom"  # the registry key for user-defined actions
+
+GUARDS: tuple[tuple[str, Callable[[CheckContext], str | None]], ...] = (
+    ("docstring", docstring.check_docstring_code_unchanged),
+    ("docstring", docstring.check_docstring_added),
+    ("refactor", refactor.check_outside_unchanged),
+    ("refactor", refactor.check_surface),
+    ("refactor", refactor.check_no_new_findings),
+    ("fix", refactor.check_outside_unchanged),
+    ("fix", fix.check_fix_resolved),
+    ("fix", refactor.check_no_new_findings),
+    ("tests", tests.check_tests_shape),
+    (CUSTOM, docstring.check_custom_comment_only),
+    (CUSTOM, refactor.check_custom_code_change),
+)
+
+__all__ = ["CUSTOM", "GUARDS"]

@@ -1,0 +1,249 @@
+"""`refactor` (and custom actions that change code): keep the public surface, touch nothing
+outside the target, and introduce no new pyflakes findings.
+
+The surface of each def/class in the old block — its name, parameters (names, kinds, which
+have defaults, `self`/`cls` included), decorators, class bases, async-ness, whether it
+returns a value or yields — must be the same afterwards. A custom action whose prompt asks
+for such a change (rename, new signature, parameters…) skips that comparison.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import TYPE_CHECKING
+
+from ladder_lsp.guards import python_ast
+
+if TYPE_CHECKING:
+    from ladder_lsp.checks import CheckContext
+
+MAX_REASONS = 3
+_SURFACE_CHANGE_PROMPT = re.compile(
+    r"\b(renam\w*|signatures?|param\w*|arg\w*|interface|api|async\w*|await|decorat\w*|"
+    r"inherit\w*|base class\w*|generators?|yield\w*|keyword[- ]only|defaults?|split\w*|"
+    r"extract\w*|merge\w*|inline)\b",
+    re.IGNORECASE,
+)
+
+
+def prompt_allows_surface_change(prompt: str) -> bool:
+    return bool(prompt) and bool(_SURFACE_CHANGE_PROMPT.search(prompt))
+
+
+def check_outside_unchanged(ctx: CheckContext) -> str | None:
+    """The pipeline only replaces the block; verify it anyway (any language)."""
+    line = python_ast.first_outside_change(ctx)
+    if line is not None:
+        return f"changed code outside the selection: line {line}"
+    return None
+
+
+def check_surface(ctx: CheckContext) -> str | None:
+    """Names, parameters, decorators, bases, return/yield of every def/class in the block."""
+    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+        return None
+    if prompt_allows_surface_change(ctx.custom_prompt):
+        return None
+    unit = python_ast.unit_for(ctx)
+    if unit is None:
+        return None
+    old_tree = python_ast.parse(unit.old_text)
+    new_tree = python_ast.parse(unit.new_text)
+    if old_tree is None or new_tree is None:
+        return None  # the syntax check reports it
+    old_range = (unit.old_block[0] + 1, unit.old_block[1] + 1)
+    new_range = (unit.new_block[0] + 1, unit.new_block[1] + 1)
+    old_defs = python_ast.definitions(old_tree, old_range)
+    new_defs = python_ast.definitions(new_tree, new_range)
+    reasons: list[str] = []
+    for name, old in old_defs.items():
+        new = new_defs.get(name)
+        if new is None:
+            reasons.append(_missing(name, old, new_defs))
+            continue
+        reasons.extend(compare(name, old, new))
+    if not old_defs:
+        # A piece of a function body: the function must still return / yield as before.
+        old_fn = python_ast.enclosing_function(old_tree, old_range)
+        new_fn = python_ast.enclosing_function(new_tree, new_range)
+        if old_fn is not None and new_fn is not None and old_fn.name == new_fn.name:
+            reasons.extend(_flow(old_fn.name, old_fn, new_fn))
+    if not reasons:
+        return None
+    return "; ".join(reasons[:MAX_REASONS])
+
+
+def _missing(name: str, old: python_ast.Def, new_defs: dict[str, python_ast.Def]) -> str:
+    short = name.rsplit(".", 1)[-1]
+    moved = [n for n in new_defs if n.rsplit(".", 1)[-1] == short]
+    if moved:
+        return f"moved `{short}` to `{moved[0]}`"
+    what = "class" if isinstance(old, ast.ClassDef) else "function"
+    return f"removed or renamed {what} `{short}`"
+
+
+def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str, bool]]:
+    """(name, kind, has default) in declaration order."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    first_default = len(positional) - len(args.defaults)
+    out: list[tuple[str, str, bool]] = []
+    for index, arg in enumerate(positional):
+        kind = "positional-only" if index < len(args.posonlyargs) else "positional"
+        out.append((arg.arg, kind, index >= first_default))
+    if args.vararg is not None:
+        out.append((args.vararg.arg, "*args", False))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        out.append((arg.arg, "keyword-only", default is not None))
+    if args.kwarg is not None:
+        out.append((args.kwarg.arg, "**kwargs", False))
+    return out
+
+
+def compare(name: str, old: python_ast.Def, new: python_ast.Def) -> list[str]:
+    """What changed in one definition's surface, in words."""
+    short = name.rsplit(".", 1)[-1]
+    reasons: list[str] = []
+    if type(old) is not type(new):
+        kinds = {ast.ClassDef: "class", ast.FunctionDef: "function", ast.AsyncFunctionDef: "async"}
+        if isinstance(old, ast.ClassDef) or isinstance(new, ast.ClassDef):
+            return [f"changed `{short}` from a {kinds[type(old)]} to a {kinds[type(new)]}"]
+        made = "async" if isinstance(new, ast.AsyncFunctionDef) else "synchronous"
+        reasons.append(f"made `{short}` {made}")
+    old_decorators = [ast.unparse(d) for d in old.decorator_list]
+    new_decorators = [ast.unparse(d) for d in new.decorator_list]
+    for decorator in old_decorators:
+        if decorator not in new_decorators:
+            reasons.append(f"removed decorator `@{decorator}` from `{short}`")
+    for decorator in new_decorators:
+        if decorator not in old_decorators:
+            reasons.append(f"added decorator `@{decorator}` to `{short}`")
+    if isinstance(old, ast.ClassDef) and isinstance(new, ast.ClassDef):
+        old_bases = [ast.unparse(b) for b in old.bases] + [ast.unparse(k) for k in old.keywords]
+        new_bases = [ast.unparse(b) for b in new.bases] + [ast.unparse(k) for k in new.keywords]
+        if old_bases != new_bases:
+            reasons.append(f"changed the bases of class `{short}`")
+        return reasons
+    if isinstance(old, ast.ClassDef) or isinstance(new, ast.ClassDef):
+        return reasons
+    reasons.extend(_compare_params(short, _params(old), _params(new)))
+    reasons.extend(_flow(short, old, new))
+    return reasons
+
+
+def _compare_params(
+    short: str, old: list[tuple[str, str, bool]], new: list[tuple[str, str, bool]]
+) -> list[str]:
+    reasons: list[str] = []
+    old_by_name = {p[0]: p for p in old}
+    new_by_name = {p[0]: p for p in new}
+    for param, _, _ in old:
+        if param not in new_by_name:
+            reasons.append(f"removed parameter `{param}` from `{short}`")
+    for param, _, has_default in new:
+        if param not in old_by_name:
+            required = "" if has_default else "required "
+            reasons.append(f"added {required}parameter `{param}` to `{short}`")
+    common_old = [p[0] for p in old if p[0] in new_by_name]
+    common_new = [p[0] for p in new if p[0] in old_by_name]
+    if common_old != common_new:
+        reasons.append(f"reordered the parameters of `{short}`")
+    for param in common_old:
+        _, old_kind, old_default = old_by_name[param]
+        _, new_kind, new_default = new_by_name[param]
+        if old_kind != new_kind:
+            reasons.append(f"made parameter `{param}` of `{short}` {new_kind}")
+        elif old_default and not new_default:
+            reasons.append(f"removed the default of parameter `{param}` of `{short}`")
+        elif new_default and not old_default:
+            reasons.append(f"added a default to parameter `{param}` of `{short}`")
+    return reasons
+
+
+def _flow(
+    short: str,
+    old: ast.FunctionDef | ast.AsyncFunctionDef,
+    new: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> list[str]:
+    reasons: list[str] = []
+    old_gen, new_gen = python_ast.is_generator(old), python_ast.is_generator(new)
+    if old_gen and not new_gen:
+        reasons.append(f"`{short}` is no longer a generator")
+    elif new_gen and not old_gen:
+        reasons.append(f"`{short}` became a generator")
+    elif not old_gen:
+        old_ret, new_ret = python_ast.returns_value(old), python_ast.returns_value(new)
+        if old_ret and not new_ret:
+            reasons.append(f"`{short}` no longer returns a value")
+        elif new_ret and not old_ret:
+            reasons.append(f"`{short}` now returns a value (it returned None)")
+    return reasons
+
+
+def new_findings(ctx: CheckContext) -> list[tuple[str, str]] | None:
+    """pyflakes findings (kind, name) the new document has and the old one had not; None
+    when either version cannot be analysed."""
+    unit = python_ast.unit_for(ctx)
+    where = python_ast.locate(ctx)
+    if unit is None or where is None:
+        return None
+    old = python_ast.unit_findings(unit, where.old_lines, new=False)
+    new = python_ast.unit_findings(unit, where.old_lines, new=True)
+    if old is None or new is None:
+        return None
+    added = sorted(new - old)
+    added.extend(_orphaned_imports(ctx, unit, where))
+    return added
+
+
+def _orphaned_imports(
+    ctx: CheckContext, unit: python_ast.Unit, where: python_ast.Located
+) -> list[tuple[str, str]]:
+    """Module imports outside the unit whose last use the new code removed."""
+    if unit.whole:
+        return []
+    module = python_ast.module_names(where.old_lines, unit.top)
+    if not module.imports:
+        return []
+    out: list[tuple[str, str]] = []
+    outside: str | None = None
+    for name in sorted(module.imports):
+        if not python_ast.used_as_word(unit.old_text, name):
+            continue
+        if python_ast.used_as_word(unit.new_text, name):
+            continue
+        if outside is None:
+            outside = "".join(
+                line
+                for line in (*where.old_lines[: unit.top[0]], *where.old_lines[unit.top[1] :])
+                if not re.match(r"\s*(?:from\s+\S+\s+)?import\s", line)
+            )
+        if not python_ast.used_as_word(outside, name):
+            out.append(("UnusedImport", name))
+    return out
+
+
+def check_no_new_findings(ctx: CheckContext) -> str | None:
+    """No new undefined names, unused imports or redefinitions (pyflakes, line-independent)."""
+    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+        return None
+    added = new_findings(ctx)
+    if not added:
+        return None
+    return "; ".join(python_ast.describe(kind, name) for kind, name in added[:MAX_REASONS])
+
+
+def check_custom_code_change(ctx: CheckContext) -> str | None:
+    """Custom actions that change code: the refactor guards, minus the surface when the
+    prompt asks to change it (see `check_surface`)."""
+    from ladder_lsp.guards.docstring import is_comment_only_prompt
+
+    if is_comment_only_prompt(ctx.custom_prompt):
+        return None
+    reasons = [
+        reason
+        for reason in (check_outside_unchanged(ctx), check_surface(ctx), check_no_new_findings(ctx))
+        if reason
+    ]
+    return "; ".join(reasons) if reasons else None

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     _settings_args(run)
     usage = sub.add_parser("usage", help="print the usage ledger summary")
     _settings_args(usage)
-    sub.add_parser("settings-schema", help="print the settings schema as JSON")
+    schema = sub.add_parser("settings-schema", help="print the settings schema as JSON")
+    schema.add_argument("--markdown", action="store_true", help="the README's table instead")
     return p
 
 
@@ -82,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
         logging.getLogger("pygls").setLevel(logging.WARNING)
     if args.cmd == "settings-schema":
-        from .config import settings_schema
+        from .config import settings_schema, settings_table
 
-        print(json.dumps(settings_schema(), indent=2))
+        print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
         return 0
     if args.cmd in ("doctor", "run", "usage"):
         from . import cli

@@ -10,6 +10,7 @@ A wrong value never stops the server: it is reported and replaced by the default
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -408,3 +409,12 @@ def _json_type(default: Any) -> str:
     if isinstance(default, str):
         return "string"
     return "array"
+
+
+def settings_table() -> str:
+    """The README's settings table (a test keeps README.md equal to this)."""
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    for key, entry in settings_schema().items():
+        default = json.dumps(entry["default"])
+        rows.append(f"| `{key.removeprefix('ladder.')}` | `{default}` | {entry['description']} |")
+    return "\n".join(rows)

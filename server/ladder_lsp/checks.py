@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from ladder_lsp import guards, syntax
+from ladder_lsp.guards import python_ast
 
 
 @attrs.frozen
@@ -368,7 +369,27 @@ def _stubs(body: list[ast.stmt], *, in_protocol: bool) -> Iterator[ast.AST]:
                 yield from _stubs(case.body, in_protocol=False)
 
 
+def _python_unit_syntax(ctx: CheckContext) -> str | None | bool:
+    """The syntax verdict from the statements around the block (see `guards.python_ast`):
+    compiling a whole 2,000-line document costs 15-50 ms, the unit well under 1 ms. The
+    lines outside the block are identical, so when the old unit compiles the new document
+    compiles exactly when the new unit does. False when the unit cannot decide."""
+    unit = python_ast.cut_unit(ctx)
+    if unit is None:
+        return False
+    error = python_ast.compile_error(unit.new_text)
+    if error is None:
+        return None if python_ast.compile_error(unit.old_text) is None else False
+    if python_ast.compile_error(unit.old_text) is not None:
+        return False  # already broken here (or a misleading cut): ask the whole documents
+    line, message = error
+    return f"syntax error at line {unit.new_doc_line(line)}: {message}"
+
+
 def _python_syntax(ctx: CheckContext) -> str | None:
+    verdict = _python_unit_syntax(ctx)
+    if verdict is not False:
+        return verdict if isinstance(verdict, str) else None
     # The new document alone decides the common case; the old one is compiled only to know
     # whether an error is the answer's fault (one compile instead of two on the happy path).
     error = _python_compile_error(ctx.new_document)

@@ -21,5 +21,5 @@ def test_settings_table_matches_the_settings_definition() -> None:
 def test_readme_example_file_exists_with_the_lines_it_names() -> None:
     example = README.parent / "examples" / "shapes.py"
     lines = example.read_text(encoding="utf-8").splitlines()
-    assert lines[3].startswith("def area"), "README: docstring examples/shapes.py:4-6"
-    assert lines[8].startswith("def describe") and lines[15].strip() == "return out"
+    assert lines[3].startswith("def area"), "README: docstring examples/shapes.py:4-5"
+    assert lines[7].startswith("def describe") and lines[15].strip() == "return out"

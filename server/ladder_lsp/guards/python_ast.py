@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ladder_lsp import syntax
-from ladder_lsp.edits import split_lines
 
 if TYPE_CHECKING:
     from ladder_lsp.checks import CheckContext
@@ -53,6 +52,19 @@ class Located:
 
 def _norm(text: str) -> str:
     return syntax.normalize_newlines(text)
+
+
+def _split(text: str) -> list[str]:
+    """Lines with their `\\n` (text already normalised): LSP's lines, and fast."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _count(text: str) -> int:
+    return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -78,14 +90,12 @@ def locate(ctx: CheckContext) -> Located | None:
             and len(new) == position + len(new_block) + len(tail)
         ):
             start = old.count("\n", 0, position)
-            old_lines = tuple(split_lines(old))
-            new_lines = tuple(split_lines(new))
             return Located(
-                old_lines,
-                new_lines,
+                tuple(_split(old)),
+                tuple(_split(new)),
                 start,
-                start + len(split_lines(old_block)),
-                start + len(split_lines(new_block)),
+                start + _count(old_block),
+                start + _count(new_block),
             )
         position = old.find(old_block, position + 1)
     return None
@@ -95,9 +105,9 @@ def first_outside_change(ctx: CheckContext) -> int | None:
     """1-based line of the new document where code outside the block differs, or None."""
     if locate(ctx) is not None or not ctx.old_block.strip():
         return None
-    old = split_lines(_norm(ctx.old_document))
-    new = split_lines(_norm(ctx.new_document))
-    block_old = split_lines(_norm(ctx.old_block))
+    old = _split(_norm(ctx.old_document))
+    new = _split(_norm(ctx.new_document))
+    block_old = _split(_norm(ctx.old_block))
     prefix = 0
     limit = min(len(old), len(new))
     while prefix < limit and old[prefix] == new[prefix]:
@@ -143,16 +153,16 @@ def parse(text: str) -> ast.Module | None:
 
 
 @functools.lru_cache(maxsize=32)
-def compile_error(text: str) -> str | None:
-    """The compiler's message when `text` does not compile (parse or compile time)."""
+def compile_error(text: str) -> tuple[int, str] | None:
+    """(1-based line, message) when `text` does not compile (parse or compile time)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compile(text, "<ladder>", "exec", dont_inherit=True)
     except SyntaxError as exc:
-        return str(exc.msg)
+        return int(exc.lineno or 1), str(exc.msg)
     except (ValueError, MemoryError, RecursionError) as exc:
-        return str(exc)
+        return 1, str(exc)
     return None
 
 

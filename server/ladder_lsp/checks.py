@@ -369,14 +369,14 @@ def _stubs(body: list[ast.stmt], *, in_protocol: bool) -> Iterator[ast.AST]:
                 yield from _stubs(case.body, in_protocol=False)
 
 
-def _python_unit_syntax(ctx: CheckContext) -> str | None | bool:
+def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
     """The syntax verdict from the statements around the block (see `guards.python_ast`):
     compiling a whole 2,000-line document costs 15-50 ms, the unit well under 1 ms. The
     lines outside the block are identical, so when the old unit compiles the new document
     compiles exactly when the new unit does. False when the unit cannot decide."""
     unit = python_ast.cut_unit(ctx)
-    if unit is None:
-        return False
+    if unit is None or _least_indent(ctx.new_block) < _least_indent(ctx.old_block):
+        return False  # a line shallower than the block may break code after the unit
     error = python_ast.compile_error(unit.new_text)
     if error is None:
         return None if python_ast.compile_error(unit.old_text) is None else False
@@ -384,6 +384,15 @@ def _python_unit_syntax(ctx: CheckContext) -> str | None | bool:
         return False  # already broken here (or a misleading cut): ask the whole documents
     line, message = error
     return f"syntax error at line {unit.new_doc_line(line)}: {message}"
+
+
+def _least_indent(block: str) -> int:
+    widths = [
+        len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+        for line in syntax.normalize_newlines(block).split("\n")
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return min(widths, default=0)
 
 
 def _python_syntax(ctx: CheckContext) -> str | None:

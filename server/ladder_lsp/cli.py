@@ -20,9 +20,8 @@ from .config import Settings
 from .edits import apply_line_edits, make_target, unified_diff
 from .jobs import Engine, RunInput, RunOutcome
 from .ledger import Ledger
-from .lsp_run import _language_from_path
 from .lsp_text import split_lines
-from .syntax import enclosing_definition
+from .syntax import enclosing_definition, language_from_path
 
 LOCATION_RE = re.compile(r"^(?P<path>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
@@ -58,7 +57,7 @@ async def run(
         _err(f"{path} is not UTF-8 text")
         return 2
     lines = split_lines(text)
-    language = _language_from_path(str(path))
+    language = language_from_path(str(path))
     span = _span(start, end, lines, language, text)
     if isinstance(span, str):
         _err(span)

@@ -25,6 +25,8 @@ from .edits import make_target, rebase
 from .jobs import RunInput, RunOutcome
 from .listing import RunArgs
 from .lsp_text import line_edits_to_text_edits, split_lines, to_server_position
+from .syntax import language_from_path
+from .workers import run_workers
 
 if TYPE_CHECKING:
     from .server import LadderServer
@@ -62,8 +64,10 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         return {"applied": False, "tier": None, "model": "", "reason": str(exc)}
     progress = await _Progress.start(ls, f"Ladder: {inp.spec.verb}")
     try:
-        runner = ls.engine.run_workers if args.workers else ls.engine.run
-        outcome = await runner(inp, progress.report)
+        if args.workers:
+            outcome = await run_workers(ls.engine, inp, progress.report)
+        else:
+            outcome = await ls.engine.run(inp, progress.report)
     except asyncio.CancelledError:
         progress.end("Cancelled")
         await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"), progress.elapsed))
@@ -128,7 +132,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
     return RunInput(
         spec=spec,
         target=target,
-        language=doc.language_id or _language_from_path(path),
+        language=doc.language_id or language_from_path(path),
         path=path,
         diagnostics=tuple(args.diagnostics or ()),
         tier=tier,
@@ -315,21 +319,6 @@ def _read_text(ls: LadderServer, path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-
-
-_EXTENSIONS = {
-    ".py": "python",
-    ".js": "javascript",
-    ".jsx": "javascriptreact",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-}
-
-
-def _language_from_path(path: str) -> str:
-    return _EXTENSIONS.get(Path(path).suffix, "plaintext")
 
 
 def _tell(ls: LadderServer, level: types.MessageType, message: str) -> None:

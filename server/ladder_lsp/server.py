@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
 from lsprotocol import types
@@ -260,6 +262,13 @@ def create_server() -> LadderServer:
             return {"days": [], "tiers": {}, "savedUsd": 0.0}
         return await asyncio.to_thread(ls.engine.ledger.usage_report)
 
+    @server.command("ladder.debug.stats")
+    async def ladder_debug_stats(ls: LadderServer) -> dict[str, Any]:
+        """INTERNAL, not part of the contract (may change or go): live figures of this
+        process for the stress tests — asyncio tasks, open file descriptors, resident memory,
+        runs in flight, progress tokens and circuit breakers."""
+        return debug_stats(ls)
+
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: LadderServer, params: Any = None) -> None:
         for job in list(ls.jobs_by_request.values()):
@@ -267,6 +276,30 @@ def create_server() -> LadderServer:
         await ls.engine.aclose()
 
     return server
+
+
+def debug_stats(ls: LadderServer) -> dict[str, Any]:
+    """Figures for `ladder.debug.stats` (Linux /proc; -1 where unavailable)."""
+    from . import breaker
+
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        fds = -1
+    try:
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        rss = -1
+    return {
+        "tasks": len(asyncio.all_tasks()),
+        "fds": fds,
+        "rss": rss,
+        "threads": threading.active_count(),
+        "jobs": len(ls.jobs_by_request),
+        "progressTokens": len(ls.work_done_progress.tokens),
+        "breakers": breaker.snapshot(),
+    }
 
 
 def _pulls(ls: LadderServer) -> bool:

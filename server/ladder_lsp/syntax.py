@@ -423,3 +423,22 @@ def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None
             ):
                 end = closer + 1
     return start, end
+
+
+_EXTENSIONS = {
+    ".py": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascriptreact",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".go": "go",
+    ".rs": "rust",
+}
+
+
+def language_from_path(path: str) -> str:
+    """An LSP languageId from a file name, for files no editor described (CLI, disk)."""
+    suffix = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else ""
+    return _EXTENSIONS.get(suffix.lower(), "plaintext")

@@ -112,7 +112,7 @@ class EmbeddedBackend:
                         stream.close()
                         break
                     loop.call_soon_threadsafe(queue.put_nowait, ("chunk", chunk))
-            except Exception as exc:  # noqa: BLE001 - handed to the event loop as a failure
+            except Exception as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
             loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
 

@@ -5,6 +5,9 @@ falls back to the non-streaming form when a server will not stream, discovers mo
 LM Studio's `/api/v0/models` (which knows what is loaded and its context length) or the plain
 `/v1/models`, and turns every failure into a `BackendError` a user can act on. Leaving the
 `async with` early (cancellation) closes the connection, which makes LM Studio stop generating.
+Answers are bounded: a server that ignores `max_tokens` (or streams forever) is cut off after
+`max_tokens * ANSWER_CHARS_PER_TOKEN` characters (at most `MAX_ANSWER_CHARS`), and the answer
+is then treated as truncated (`finish_reason` "length"); bodies read whole are capped too.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from .base import (
 log = logging.getLogger(__name__)
 
 MODELS_TTL_SECONDS = 10.0
+MAX_ANSWER_CHARS = 4_000_000  # hard cap on one answer, whatever max_tokens says
+ANSWER_CHARS_PER_TOKEN = 16  # generous: code tokens average 3-4 characters
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a non-streamed answer or model list
+MAX_ERROR_BYTES = 64 * 1024
 NON_CHAT_TYPES = frozenset({"embeddings", "embedding"})
 
 
@@ -188,12 +195,19 @@ class OpenAICompatBackend:
                 "stream": True,
                 "stream_options": {"include_usage": True},
             }
-            on_event(StreamEvent(status="waiting for the model"))
+            on_event(StreamEvent(status=self._waiting_status(model)))
             try:
                 return await self._stream(body, on_event)
             except _StreamRefused:
                 body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
                 return await self._plain(body, on_event)
+
+    def _waiting_status(self, model: str) -> str:
+        """Progress before the first byte: honest about a model LM Studio must load first."""
+        for m in self._models or []:
+            if m.id == model and m.state == "not-loaded":
+                return f"loading model {model}… (the server loads it on first use)"
+        return "waiting for the model"
 
     async def _stream(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"
@@ -201,18 +215,20 @@ class OpenAICompatBackend:
         finish = ""
         usage = Usage()
         model = str(body["model"])
+        cap = answer_cap(int(body.get("max_tokens") or 0))
+        received = 0
         try:
             async with self._client.stream(
                 "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
             ) as resp:
                 if resp.status_code >= 400:
-                    content = await resp.aread()
+                    content = await read_capped(resp, MAX_ERROR_BYTES)
                     if resp.status_code in (400, 422) and b"stream" in content.lower():
                         raise _StreamRefused()
                     raise self._status_error(resp.status_code, content)
                 self.reachable = True
                 if "text/event-stream" not in resp.headers.get("content-type", ""):
-                    return _parse_plain(await resp.aread(), model, on_event)
+                    return _parse_plain(await self._read_body(resp), model, on_event)
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
                         continue
@@ -227,9 +243,16 @@ class OpenAICompatBackend:
                         delta = (choice.get("delta") or {}).get("content") or ""
                         if delta:
                             parts.append(delta)
+                            received += len(delta)
                             on_event(StreamEvent(text=delta))
                         if choice.get("finish_reason"):
                             finish = str(choice["finish_reason"])
+                    if received > cap:
+                        # leaving the `async with` closes the connection: the server stops
+                        log.warning("the local answer passed %d characters; stopped reading", cap)
+                        parts, finish = ["".join(parts)[:cap]], "length"
+                        usage = Usage(input_tokens=usage.input_tokens, output_tokens=received // 4)
+                        break
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc) from exc
         if not finish:
@@ -244,14 +267,27 @@ class OpenAICompatBackend:
     async def _plain(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"
         try:
-            resp = await self._client.post(
-                url, json=body, headers=self._headers(), timeout=self._timeout()
-            )
+            async with self._client.stream(
+                "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
+            ) as resp:
+                if resp.status_code >= 400:
+                    raise self._status_error(
+                        resp.status_code, await read_capped(resp, MAX_ERROR_BYTES)
+                    )
+                content = await self._read_body(resp)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc) from exc
-        if resp.status_code >= 400:
-            raise self._status_error(resp.status_code, resp.content)
-        return _parse_plain(resp.content, str(body["model"]), on_event)
+        return _parse_plain(content, str(body["model"]), on_event)
+
+    async def _read_body(self, resp: httpx.Response) -> bytes:
+        content = await read_capped(resp, MAX_BODY_BYTES + 1)
+        if len(content) > MAX_BODY_BYTES:
+            raise BackendError(
+                FailureKind.BAD_RESPONSE,
+                f"The local server's answer is larger than {MAX_BODY_BYTES // 2**20} MB; "
+                "stopped reading it.",
+            )
+        return content
 
     def _timeout(self) -> httpx.Timeout:
         # read = time allowed between bytes: models can think for a long while, but silence
@@ -296,7 +332,11 @@ class OpenAICompatBackend:
         return BackendError(FailureKind.HTTP, f"Local model request failed: {exc}", repr(exc))
 
     def _status_error(self, status: int, body: bytes) -> BackendError:
-        error = classify_error(status, error_text(body))
+        text = error_text(body)
+        if self.settings.api_key and len(self.settings.api_key) >= 4:
+            # servers echo a rejected key ("Incorrect API key provided: sk-…"): never show it
+            text = text.replace(self.settings.api_key, "***")
+        error = classify_error(status, text)
         if error.kind is FailureKind.NO_MODEL:
             self._models = None
         if error.kind is FailureKind.HTTP and status == 404:
@@ -341,6 +381,24 @@ def classify_error(status: int | None, text: str) -> BackendError:
     if status is None:
         return BackendError(FailureKind.HTTP, f"The local model failed mid-answer: {text}")
     return BackendError(FailureKind.HTTP, f"The local server answered HTTP {status}: {text}")
+
+
+def answer_cap(max_tokens: int) -> int:
+    """Characters of one answer Ladder reads before it calls the answer truncated."""
+    return min(MAX_ANSWER_CHARS, max(max_tokens, 4096) * ANSWER_CHARS_PER_TOKEN)
+
+
+async def read_capped(resp: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body (the rest is left unread; closing the
+    response drops the connection)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 class _StreamRefused(Exception):

@@ -107,7 +107,11 @@ def test_doctor_reports_models_and_exit_code(fake_local: FakeLMStudio, tmp_path:
     assert "using: qwen2.5-coder-7b-instruct" in proc.stdout
     assert "key: missing" in proc.stdout
     fake_local.stop()
-    proc = ladder("doctor", "--base-url", fake_local.base_url, tmp=tmp_path)
+    config = tmp_path / "no-embedded.json"
+    config.write_text('{"local": {"embeddedModel": "off"}}')
+    proc = ladder(
+        "doctor", "--base-url", fake_local.base_url, "--config", str(config), tmp=tmp_path
+    )
     assert proc.returncode == 1
     assert "not reachable" in proc.stdout and "No tier can serve" in proc.stdout
 

@@ -229,12 +229,22 @@ class OpenAICompatBackend:
                 self.reachable = True
                 if "text/event-stream" not in resp.headers.get("content-type", ""):
                     return _parse_plain(await self._read_body(resp), model, on_event)
+                done = False
+                trailing = 0
                 async for line in resp.aiter_lines():
+                    if done:
+                        # read to the end of the body so the connection goes back to the
+                        # keep-alive pool (breaking here would close it), but not forever
+                        trailing += len(line)
+                        if trailing > MAX_ERROR_BYTES:
+                            break
+                        continue
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        break
+                        done = True
+                        continue
                     chunk = _json_chunk(data)
                     model = str(chunk.get("model") or model)
                     if chunk.get("usage"):

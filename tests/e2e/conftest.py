@@ -47,7 +47,7 @@ def init_options(
     return with_marked_settings(
         request,
         {
-            "local": {"baseUrl": fake_local.base_url},
+            "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
             "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
             "routing": {"escalateOnFailure": False},
         },

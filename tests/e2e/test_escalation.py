@@ -38,7 +38,7 @@ def init_options(
     return with_marked_settings(
         request,
         {
-            "local": {"baseUrl": fake_local.base_url},
+            "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
             "claude": {"baseUrl": fake_claude.url, "apiKey": KEY},
             "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
         },

@@ -162,12 +162,15 @@ class Engine:
         self.local = OpenAICompatBackend(settings.local, self._http)
         self._claude: Backend | None = None
         self._embedded: Backend | None = None
+        self._embedded_missing = False
         self.last_rate = 0.0
 
     def update(self, settings: Settings) -> None:
         """New settings: new backends (runs in flight keep the ones they started with)."""
         if settings.local != self.settings.local:
             self.local = OpenAICompatBackend(settings.local, self._http)
+        if settings.local.embedded_model != self.settings.local.embedded_model:
+            self._embedded, self._embedded_missing = None, False
         if settings.claude != self.settings.claude:
             self._claude = None
         self.settings = settings
@@ -177,11 +180,12 @@ class Engine:
         setting = self.settings.local.embedded_model
         if setting == "off":
             return None
-        if self._embedded is None:
+        if self._embedded is None and not self._embedded_missing:
             from .backends import embedded
 
             path = embedded.find_model(setting) if embedded.available(setting) else None
             if path is None:
+                self._embedded_missing = True  # looked once; listing must not touch the disk
                 return None
             self._embedded = embedded.EmbeddedBackend(path)
         return self._embedded

@@ -211,7 +211,7 @@ def create_server() -> LadderServer:
                 context=params.context,
                 settings=ls.settings,
                 available=engine.availability(doc.path or doc.uri, ""),
-                context_tokens=engine.local.settings.context_length,
+                context_tokens=engine.local.known_context_length(),
                 regions=ls.regions,
             )
             or None

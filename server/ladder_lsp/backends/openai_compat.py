@@ -150,6 +150,14 @@ class OpenAICompatBackend:
                 return m.max_context_length
         return self.settings.context_length
 
+    def known_context_length(self) -> int:
+        """The context window from what is already cached (no I/O: used while listing)."""
+        model = self.settings.model or self.last_model
+        for m in self._models or []:
+            if m.max_context_length and (m.id == model or (not model and m.state == "loaded")):
+                return m.max_context_length
+        return self.settings.context_length
+
     async def resolve_model(self) -> str:
         """`local.model`, else the loaded model, else the only/first chat model."""
         if self.settings.model:

@@ -383,6 +383,10 @@ def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
     if python_ast.compile_error(unit.old_text) is not None:
         return False  # already broken here (or a misleading cut): ask the whole documents
     line, message = error
+    # "… after 'for' statement on line 6": unit lines, shown as document lines
+    message = re.sub(
+        r"\bline (\d+)", lambda m: f"line {unit.new_doc_line(int(m.group(1)))}", message
+    )
     return f"syntax error at line {unit.new_doc_line(line)}: {message}"
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import attrs
 import pytest
 
 from ladder_lsp import checks
@@ -261,7 +262,8 @@ def _big_python(n_functions: int, marker: str) -> str:
     )
 
 
-def test_all_checks_fast_on_2000_line_files() -> None:
+def test_all_checks_run_cleanly_on_2000_line_files() -> None:
+    """Timing lives in the benchmarks (`python -m tests.benchmarks`); this checks behaviour."""
     block_old = "def f150(a, b):\n    '''Doc x.'''\n    if a > b:\n        return a - b\n"
     block_new = "def f150(a, b):\n    '''Doc x.'''\n    return abs(a - b)\n"
     head = _big_python(150, "x")
@@ -274,10 +276,8 @@ def test_all_checks_fast_on_2000_line_files() -> None:
     ]
     run_checks(ctx())  # warm grammars and imports
     for context in contexts:
-        started = time.perf_counter()
-        run_checks(context)
-        elapsed = time.perf_counter() - started
-        assert elapsed < 0.25, elapsed  # ~30 ms here; generous for shared CI cores
+        reasons = run_checks(context)
+        assert not any(r.startswith("internal error") for r in reasons), reasons
 
 
 def test_repeated_context_fires_when_the_answer_includes_neighbours() -> None:
@@ -294,3 +294,73 @@ def test_repeated_context_ignores_short_lines_and_new_files() -> None:
     closing = ctx("    x = 1\n    }\n", old_block="    x = 0\n", head="{\n", tail="    }\n")
     assert checks.check_repeated_context(closing) is None
     assert checks.check_repeated_context(ctx("def test_a():\n    pass\n", old_block="")) is None
+
+
+# --- per-action guards in the registry ----------------------------------------------------
+
+
+def test_every_edit_action_has_its_guards_after_the_common_checks() -> None:
+    common = checks.checks_for("refactor")[:7]
+    assert checks.check_syntax in common
+    for action in ("docstring", "refactor", "fix", "tests"):
+        found = checks.checks_for(action)
+        assert found[:7] == common
+        assert len(found) > 7, action
+    assert checks.checks_for("explain") == ()
+
+
+def test_custom_actions_get_the_custom_guards_only_with_a_prompt() -> None:
+    assert checks.checks_for("my-action") == checks.checks_for("refactor")[:7]
+    custom = checks.checks_for("my-action", custom=True)
+    assert custom[7:] == tuple(checks._REGISTRY[checks.guards.CUSTOM])
+    renamed = ctx(
+        "    def total(self, things):\n        return sum(i.price for i in things)\n",
+        action="my-action",
+    )
+    assert run_checks(renamed) == []  # no prompt: not a custom action the guards know
+    hinted = attrs.evolve(renamed, custom_prompt="Add type hints to {code}")
+    assert run_checks(hinted) == ["added required parameter `things` to `total`"]
+    renames = attrs.evolve(renamed, custom_prompt="Rename things and add a parameter")
+    assert run_checks(renames) == []
+
+
+def _real_python(lines: int) -> str:
+    """Ladder's own modules: real code, long lines, decorators, nested classes."""
+    root = Path(checks.__file__).parent
+    text = "".join(
+        (root / name)
+        .read_text(encoding="utf-8")
+        .replace("from __future__ import annotations\n", "")
+        for name in ("checks.py", "syntax.py", "answer.py", "config.py", "edits.py", "prompts.py")
+    )
+    return "".join(text.splitlines(True)[:lines])
+
+
+def test_all_checks_with_guards_on_2000_real_lines() -> None:
+    text = _real_python(2000)
+    lines = text.splitlines(True)
+    assert len(lines) == 2000
+    start = next(i for i in range(1000, 2000) if lines[i].startswith("def "))
+    end = next(i for i in range(start + 1, 2000) if lines[i][:1].strip())
+    old_block = "".join(lines[start:end])
+    head, tail = "".join(lines[:start]), "".join(lines[end:])
+    answers = {
+        "refactor": old_block.replace("return", "return  ", 1),
+        "docstring": old_block.replace(":\n", ':\n    """Doc."""\n', 1),
+        "fix": old_block.replace("return", "return  ", 1),
+    }
+    run_checks(ctx())  # warm imports and grammars
+    for action, new_block in answers.items():
+        for n in range(2):  # distinct documents: nothing cached from the previous round
+            marker = f"# round {action} {n}\n"
+            context = CheckContext(
+                action,
+                "python",
+                marker + head + old_block + tail,
+                marker + head + new_block + tail,
+                old_block,
+                new_block,
+                diagnostics=("undefined name 'x'",) if action == "fix" else (),
+            )
+            reasons = run_checks(context)
+            assert not any(r.startswith("internal error") for r in reasons), reasons

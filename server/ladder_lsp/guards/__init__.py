@@ -7,9 +7,10 @@ the one place that runs them (with the common checks every edit action gets). Gu
 import `checks` at run time, so there is no import cycle.
 
 - `docstring`: only docstrings/comments change, and one is added or improved.
-- `refactor`: same public surface, nothing outside the target changes, no new pyflakes
-  findings.
-- `fix`: the diagnostic is gone when Ladder can re-check it, no new findings.
+- `refactor`: same public surface, nothing outside the target changes, no new code that
+  runs on import, no new pyflakes findings.
+- `fix`: the diagnostic is gone when Ladder can re-check it, the surface is kept (except
+  what the diagnostic names), no new findings.
 - `tests`: imports the code under test, adds a test that uses the target; running the tests
   is opt-in (`checks.runTests`, see `tests.run_pytest`).
 - `custom` (user-defined actions): docstring guards for documentation prompts, refactor
@@ -33,9 +34,11 @@ GUARDS: tuple[tuple[str, Callable[[CheckContext], str | None]], ...] = (
     ("docstring", docstring.check_docstring_added),
     ("refactor", refactor.check_outside_unchanged),
     ("refactor", refactor.check_surface),
+    ("refactor", refactor.check_no_import_time_code),
     ("refactor", refactor.check_no_new_findings),
     ("fix", refactor.check_outside_unchanged),
     ("fix", fix.check_fix_resolved),
+    ("fix", fix.check_fix_surface),
     ("fix", refactor.check_no_new_findings),
     ("tests", tests.check_tests_shape),
     (CUSTOM, docstring.check_custom_comment_only),

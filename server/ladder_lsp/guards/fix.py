@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.guards import python_ast
+from ladder_lsp.guards import python_ast, refactor
 
 if TYPE_CHECKING:
     from ladder_lsp.checks import CheckContext
@@ -120,3 +120,27 @@ def _finding_still_there(ctx: CheckContext, kind: str, name: str) -> bool:
     if not any(k == kind and _same_name(name, n) for k, n in old):
         return False  # Ladder does not see it in the original: cannot tell
     return any(k == kind and _same_name(name, n) for k, n in new)
+
+
+_QUOTED = re.compile(rf"{_Q}(?P<name>[\w.]+){_Q}")
+_SUBJECT = re.compile(r"`([^`]+)`")
+
+
+def check_fix_surface(ctx: CheckContext) -> str | None:
+    """A fix keeps the public surface too ("change nothing unrelated"), except where the
+    diagnostic asks for it: the missing `self`/`cls` it names, or the redefinition it
+    reports. Hiding an undefined name behind a new parameter is not a fix."""
+    named: set[str] = set()
+    for message in ctx.diagnostics:
+        names = {m.group("name") for m in _QUOTED.finditer(message)}
+        target = recheckable(message)
+        if target is not None and target[0] == "RedefinedWhileUnused":
+            named |= names
+        named |= names & {"self", "cls"}
+    kept: list[str] = []
+    for reason in refactor.surface_reasons(ctx):
+        subject = _SUBJECT.search(reason)
+        if subject is not None and subject.group(1) in named:
+            continue
+        kept.append(reason)
+    return "; ".join(kept[: refactor.MAX_REASONS]) if kept else None

@@ -67,7 +67,7 @@ def _count(text: str) -> int:
     return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def locate(ctx: CheckContext) -> Located | None:
     """Where old_document = head + old_block + tail and new_document = head + new_block +
     tail, at line boundaries; None when no such split exists (code outside the block
@@ -141,9 +141,25 @@ def _find_lines(lines: Sequence[str], block: Sequence[str], begin: int) -> int |
 # --- parsing --------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=32)
+SMALL_TEXT = 20_000  # characters; trees of whole big documents are tens of MB: cache few
+
+
 def parse(text: str) -> ast.Module | None:
     """The tree of `text`, or None when it does not parse. Cached: guards share trees."""
+    return _parse_small(text) if len(text) <= SMALL_TEXT else _parse_large(text)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_small(text: str) -> ast.Module | None:
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=2)
+def _parse_large(text: str) -> ast.Module | None:
+    return _parse(text)
+
+
+def _parse(text: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -333,7 +349,7 @@ def _has_code_before(lines: Sequence[str], line: int) -> bool:
     return any(_is_code(text) for text in lines[:line])
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def cut_unit(ctx: CheckContext) -> Unit | None:
     """The unit around the block in both versions, parsed or not; None when the block
     cannot be located."""
@@ -362,7 +378,7 @@ def cut_unit(ctx: CheckContext) -> Unit | None:
     )
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def unit_for(ctx: CheckContext) -> Unit | None:
     """The unit to analyse: the cheap cut when its old version parses, else the whole
     documents; None when the block cannot be located or the old code does not parse."""
@@ -428,49 +444,58 @@ def docstrings(tree: ast.Module, lines: tuple[int, int] | None = None) -> list[s
     return found
 
 
-def _code_nodes(tree: ast.AST) -> list[tuple[tuple[object, ...], int]]:
-    """Preorder (signature, line) of every node except docstrings: two trees hold the same
-    code exactly when these signatures are equal, and the first difference has a line."""
-    skip: set[int] = set()
+def _docstring_ids(tree: ast.AST) -> set[int]:
+    found: set[int] = set()
     for node in ast.walk(tree):
         doc = _docstring_node(node)
         if doc is not None:
-            skip.add(id(doc))
-    out: list[tuple[tuple[object, ...], int]] = []
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        if id(node) in skip:
-            continue
-        plain: list[object] = []
-        for _, value in ast.iter_fields(node):
-            if isinstance(value, list):
-                if any(isinstance(v, ast.AST) for v in value):
-                    plain.append(sum(1 for v in value if id(v) not in skip))
-                else:
-                    plain.append(tuple(value))
-            elif isinstance(value, ast.AST):
-                plain.append("<node>")
-            else:
-                plain.append(value)
-        out.append(((type(node).__name__, *plain), getattr(node, "lineno", -1)))
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    return out
+            found.add(id(doc))
+    return found
 
 
 def first_code_difference(old: ast.AST, new: ast.AST) -> int | None:
-    """1-based line (in `new`) of the first code difference ignoring docstrings; None when
-    the code is the same."""
-    old_nodes, new_nodes = _code_nodes(old), _code_nodes(new)
-    last_line = 1
-    for index, (signature, line) in enumerate(new_nodes):
-        if index >= len(old_nodes) or old_nodes[index][0] != signature:
-            return line if line > 0 else last_line
-        if line > 0:
-            last_line = line
-    if len(old_nodes) > len(new_nodes):
-        return last_line
-    return None
+    """1-based line (in `new`) of the first code difference, docstrings ignored; None when
+    the code is the same. Compared field by field, so the line is the innermost node that
+    differs (an inserted statement, a changed operator)."""
+    skip_old, skip_new = _docstring_ids(old), _docstring_ids(new)
+
+    def line(node: object) -> int | None:
+        value = getattr(node, "lineno", None)
+        return value if isinstance(value, int) else None
+
+    def differ(a: ast.AST, b: ast.AST) -> tuple[bool, int | None]:
+        if type(a) is not type(b):
+            return True, line(b)
+        for field in a._fields:
+            value_a, value_b = getattr(a, field, None), getattr(b, field, None)
+            if isinstance(value_a, list) and isinstance(value_b, list):
+                items_a = [x for x in value_a if id(x) not in skip_old]
+                items_b = [x for x in value_b if id(x) not in skip_new]
+                for item_a, item_b in zip(items_a, items_b, strict=False):
+                    if isinstance(item_a, ast.AST) and isinstance(item_b, ast.AST):
+                        changed, where = differ(item_a, item_b)
+                        if changed:
+                            return True, where or line(item_b) or line(b)
+                    elif item_a != item_b:
+                        return True, line(b)
+                if len(items_a) != len(items_b):
+                    if len(items_b) > len(items_a):
+                        return True, line(items_b[len(items_a)]) or line(b)
+                    last = items_b[-1] if items_b else None
+                    end = getattr(last, "end_lineno", None)
+                    return True, end if isinstance(end, int) else line(b)
+            elif isinstance(value_a, ast.AST) and isinstance(value_b, ast.AST):
+                changed, where = differ(value_a, value_b)
+                if changed:
+                    return True, where or line(b)
+            elif value_a != value_b or type(value_a) is not type(value_b):
+                return True, line(b)
+        return False, None
+
+    changed, where = differ(old, new)
+    if not changed:
+        return None
+    return where or 1
 
 
 # --- definitions and names ------------------------------------------------------------
@@ -541,6 +566,122 @@ def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_statements(node))
 
 
+KIND_WORDS = {
+    "list": "a list",
+    "dict": "a dict",
+    "set": "a set",
+    "tuple": "a tuple",
+    "str": "a string",
+    "bytes": "bytes",
+    "bool": "a bool",
+    "number": "a number",
+    "None": "None",
+}
+_KIND_CALLS = {
+    "list": "list",
+    "sorted": "list",
+    "dict": "dict",
+    "set": "set",
+    "frozenset": "set",
+    "tuple": "tuple",
+    "str": "str",
+    "repr": "str",
+    "bool": "bool",
+    "isinstance": "bool",
+    "int": "number",
+    "float": "number",
+    "len": "number",
+}
+
+
+def _value_kind(node: ast.expr, names: dict[str, list[ast.expr]], depth: int = 0) -> str | None:
+    """The obvious type of an expression (literal, display, comprehension, builtin call,
+    comparison, a local name bound only to such values); None when not obvious."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if value is None:
+            return "None"
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, (int, float, complex)):
+            return "number"
+        if isinstance(value, str):
+            return "str"
+        if isinstance(value, bytes):
+            return "bytes"
+        return None
+    if isinstance(node, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(node, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(node, (ast.Set, ast.SetComp)):
+        return "set"
+    if isinstance(node, ast.Tuple):
+        return "tuple"
+    if isinstance(node, ast.JoinedStr):
+        return "str"
+    if isinstance(node, ast.Compare) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        return "bool"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return _KIND_CALLS.get(node.func.id)
+    if isinstance(node, ast.Name) and depth < 3:
+        bound = names.get(node.id)
+        if not bound:
+            return None
+        kinds = {_value_kind(value, names, depth + 1) for value in bound}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _rebound(target: ast.AST) -> Iterator[str]:
+    """Names an assignment target rebinds (`a, *b` yes; `a[i]`, `a.x` no)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _rebound(element)
+    elif isinstance(target, ast.Starred):
+        yield from _rebound(target.value)
+
+
+def return_kinds(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Obvious types of what a function returns; empty when any return is not obvious."""
+    names: dict[str, list[ast.expr]] = {}
+    unknown: set[str] = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
+    unknown.update(a.arg for a in node.args.kwonlyargs)
+    returns: list[ast.expr] = []
+    for child in own_statements(node):
+        targets: list[ast.AST] = []
+        if isinstance(child, ast.Assign):
+            for target in child.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).append(child.value)
+                else:
+                    targets.append(target)
+        elif isinstance(child, ast.AnnAssign) and isinstance(child.target, ast.Name):
+            if child.value is not None:
+                names.setdefault(child.target.id, []).append(child.value)
+        elif isinstance(child, (ast.For, ast.AsyncFor, ast.NamedExpr, ast.comprehension)):
+            targets.append(child.target)
+        elif isinstance(child, (ast.With, ast.AsyncWith)):
+            targets.extend(item.optional_vars for item in child.items if item.optional_vars)
+        elif isinstance(child, ast.Return) and child.value is not None:
+            returns.append(child.value)
+        for bound in targets:
+            unknown.update(_rebound(bound))
+    for name in unknown:
+        names[name] = []  # bound to something not obvious
+    kinds: set[str] = set()
+    for value in returns:
+        kind = _value_kind(value, names)
+        if kind is None:
+            return frozenset()
+        kinds.add(kind)
+    return frozenset(kinds)
+
+
 # --- module-level names ---------------------------------------------------------------
 
 _BIND_DEF = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
@@ -571,65 +712,75 @@ def _import_names(spec: str) -> Iterator[str]:
             yield words[0].split(".")[0]
 
 
+_COMPOUND = re.compile(r"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
+_NOT_TOP = frozenset(" \t\n#")
+
+
+def _bind(stripped: str, names: set[str], imports: set[str]) -> tuple[bool, bool]:
+    """Record what one statement line binds; (star import?, `from … import (` left open?)."""
+    match = _BIND_DEF.match(stripped)
+    if match:
+        names.add(match.group(1))
+        return False, False
+    match = _BIND_FROM.match(stripped)
+    if match:
+        spec = match.group(1)
+        found = list(_import_names(spec))
+        names.update(found)
+        imports.update(found)
+        return spec.strip().startswith("*"), "(" in spec and ")" not in spec
+    match = _BIND_IMPORT.match(stripped)
+    if match:
+        found = list(_import_names(match.group(1)))
+        names.update(found)
+        imports.update(found)
+        return False, False
+    match = _BIND_FOR.match(stripped)
+    if match:
+        names.update(_IDENT.findall(match.group(1)))
+    names.update(_BIND_AS.findall(stripped))
+    match = _BIND_ASSIGN.match(stripped)
+    if match:
+        names.update(_IDENT.findall(match.group(1)))
+    return False, False
+
+
 @functools.lru_cache(maxsize=8)
 def module_names(lines: tuple[str, ...], skip: tuple[int, int]) -> ModuleNames:
     """Names bound at module level outside lines [skip): a line scan, generous on purpose
-    (a name wrongly thought defined only hides a finding; the reverse rejects good code)."""
+    (a name wrongly thought defined only hides a finding; the reverse rejects good code).
+    Only top-level lines are read, plus the bodies of top-level `if`/`try`/`with`/`for`
+    statements and `global` declarations: def and class bodies are skipped unread."""
     names: set[str] = set()
     imports: set[str] = set()
     star = False
-    top_kind = ""
-    open_from = False
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    tops = [i for i, line in enumerate(lines) if line[:1] not in _NOT_TOP]
+    for position, index in enumerate(tops):
         if skip[0] <= index < skip[1]:
-            if _indent(line) == 0:
-                top_kind = "skip"
             continue
-        glob = _BIND_GLOBAL.match(line)
-        if glob:
-            names.update(_IDENT.findall(glob.group(1)))
+        stripped = lines[index].strip()
+        if stripped.startswith("@"):
+            continue
+        starred, open_from = _bind(stripped, names, imports)
+        star = star or starred
+        region = range(index + 1, tops[position + 1] if position + 1 < len(tops) else len(lines))
         if open_from:
-            found = list(_import_names(stripped))
-            names.update(found)
-            imports.update(found)
-            open_from = ")" not in stripped
-            continue
-        indent = _indent(line)
-        if indent == 0:
-            top_kind = "def" if _BIND_DEF.match(stripped) or stripped.startswith("@") else "other"
-        elif top_kind != "other":
-            continue  # inside a def or class body: not module level
-        match = _BIND_DEF.match(stripped)
-        if match:
-            names.add(match.group(1))
-            continue
-        match = _BIND_FROM.match(stripped)
-        if match:
-            spec = match.group(1)
-            if spec.strip().startswith("*"):
-                star = True
-            found = list(_import_names(spec))
-            names.update(found)
-            imports.update(found)
-            open_from = "(" in spec and ")" not in spec
-            continue
-        match = _BIND_IMPORT.match(stripped)
-        if match:
-            found = list(_import_names(match.group(1)))
-            names.update(found)
-            imports.update(found)
-            continue
-        match = _BIND_FOR.match(stripped)
-        if match:
-            names.update(_IDENT.findall(match.group(1)))
-        for alias in _BIND_AS.findall(stripped):
-            names.add(alias)
-        match = _BIND_ASSIGN.match(stripped)
-        if match:
-            names.update(_IDENT.findall(match.group(1)))
+            for inner in region:
+                found = list(_import_names(lines[inner].strip()))
+                names.update(found)
+                imports.update(found)
+                if ")" in lines[inner]:
+                    break
+        elif _COMPOUND.match(stripped):
+            for inner in region:
+                if not skip[0] <= inner < skip[1]:
+                    starred, _ = _bind(lines[inner].strip(), names, imports)
+                    star = star or starred
+    for index, line in enumerate(lines):
+        if "global" in line and not skip[0] <= index < skip[1]:
+            glob = _BIND_GLOBAL.match(line)
+            if glob:
+                names.update(_IDENT.findall(glob.group(1)))
     return ModuleNames(frozenset(names), frozenset(imports), star)
 
 
@@ -676,6 +827,15 @@ def bound_names(import_text: str) -> set[str]:
         return {import_text.rsplit(" as ", 1)[1].strip()}
     parts = import_text.split(".")
     return {parts[0], parts[-1]}
+
+
+def loaded_names(tree: ast.AST) -> frozenset[str]:
+    """Every name the code reads (`x`, and `os` in `os.path`)."""
+    return frozenset(
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)
+    )
 
 
 def used_as_word(text: str, name: str) -> bool:

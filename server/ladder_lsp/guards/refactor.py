@@ -41,9 +41,14 @@ def check_outside_unchanged(ctx: CheckContext) -> str | None:
 
 def check_surface(ctx: CheckContext) -> str | None:
     """Names, parameters, decorators, bases, return/yield of every def/class in the block."""
-    if ctx.language.lower() != "python" or not ctx.old_block.strip():
-        return None
     if prompt_allows_surface_change(ctx.custom_prompt):
+        return None
+    reasons = surface_reasons(ctx)
+    return "; ".join(reasons[:MAX_REASONS]) if reasons else None
+
+
+def _trees(ctx: CheckContext) -> tuple[python_ast.Unit, ast.Module, ast.Module] | None:
+    if ctx.language.lower() != "python" or not ctx.old_block.strip():
         return None
     unit = python_ast.unit_for(ctx)
     if unit is None:
@@ -52,6 +57,15 @@ def check_surface(ctx: CheckContext) -> str | None:
     new_tree = python_ast.parse(unit.new_text)
     if old_tree is None or new_tree is None:
         return None  # the syntax check reports it
+    return unit, old_tree, new_tree
+
+
+def surface_reasons(ctx: CheckContext) -> list[str]:
+    """Every surface change of the block's definitions, in words (Python only)."""
+    trees = _trees(ctx)
+    if trees is None:
+        return []
+    unit, old_tree, new_tree = trees
     old_range = (unit.old_block[0] + 1, unit.old_block[1] + 1)
     new_range = (unit.new_block[0] + 1, unit.new_block[1] + 1)
     old_defs = python_ast.definitions(old_tree, old_range)
@@ -69,16 +83,47 @@ def check_surface(ctx: CheckContext) -> str | None:
         new_fn = python_ast.enclosing_function(new_tree, new_range)
         if old_fn is not None and new_fn is not None and old_fn.name == new_fn.name:
             reasons.extend(_flow(old_fn.name, old_fn, new_fn))
-    if not reasons:
+    return reasons
+
+
+def check_no_import_time_code(ctx: CheckContext) -> str | None:
+    """A refactor must not add statements that run on import (`print(...)`, `main()`) next
+    to the definitions it was given."""
+    trees = _trees(ctx)
+    if trees is None:
         return None
-    return "; ".join(reasons[:MAX_REASONS])
+    unit, old_tree, new_tree = trees
+    old_calls = _import_time_calls(old_tree, (unit.old_block[0] + 1, unit.old_block[1] + 1))
+    new_calls = _import_time_calls(new_tree, (unit.new_block[0] + 1, unit.new_block[1] + 1))
+    if len(new_calls) <= len(old_calls):
+        return None
+    seen = {ast.dump(node) for node in old_calls}
+    extra = next((n for n in new_calls if ast.dump(n) not in seen), new_calls[-1])
+    code = ast.unparse(extra)
+    code = code if len(code) <= 40 else code[:39] + "…"
+    return f"adds code that runs on import: `{code}` (line {unit.new_doc_line(extra.lineno)})"
+
+
+def _import_time_calls(tree: ast.Module, lines: tuple[int, int]) -> list[ast.Expr]:
+    """Expression statements (not docstrings or `...`) at module or class level in lines."""
+    found: list[ast.Expr] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        stmt = pending.pop()
+        if isinstance(stmt, ast.ClassDef):
+            pending.extend(stmt.body)
+        elif isinstance(stmt, ast.Expr) and lines[0] <= stmt.lineno < lines[1]:
+            value = stmt.value
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, (str, type(...)))):
+                found.append(stmt)
+    return sorted(found, key=lambda node: node.lineno)
 
 
 def _missing(name: str, old: python_ast.Def, new_defs: dict[str, python_ast.Def]) -> str:
     short = name.rsplit(".", 1)[-1]
     moved = [n for n in new_defs if n.rsplit(".", 1)[-1] == short]
     if moved:
-        return f"moved `{short}` to `{moved[0]}`"
+        return f"moved `{short}` into `{moved[0].rsplit('.', 1)[0]}`"
     what = "class" if isinstance(old, ast.ClassDef) else "function"
     return f"removed or renamed {what} `{short}`"
 
@@ -178,16 +223,40 @@ def _flow(
             reasons.append(f"`{short}` no longer returns a value")
         elif new_ret and not old_ret:
             reasons.append(f"`{short}` now returns a value (it returned None)")
+        elif old_ret:
+            old_kinds, new_kinds = python_ast.return_kinds(old), python_ast.return_kinds(new)
+            if old_kinds and new_kinds and not old_kinds & new_kinds:
+                reasons.append(
+                    f"`{short}` now returns {_kinds(new_kinds)} instead of {_kinds(old_kinds)}"
+                )
     return reasons
+
+
+def _kinds(kinds: frozenset[str]) -> str:
+    words = [python_ast.KIND_WORDS.get(kind, kind) for kind in sorted(kinds)]
+    return " or ".join(words)
 
 
 def new_findings(ctx: CheckContext) -> list[tuple[str, str]] | None:
     """pyflakes findings (kind, name) the new document has and the old one had not; None
-    when either version cannot be analysed."""
-    unit = python_ast.unit_for(ctx)
+    when the new version cannot be analysed. When the old code does not parse (a syntax
+    fix), an undefined name counts as new only if the old code never mentions it."""
     where = python_ast.locate(ctx)
-    if unit is None or where is None:
+    unit = python_ast.unit_for(ctx)
+    if where is None:
         return None
+    if unit is None:
+        cut = python_ast.cut_unit(ctx)
+        if cut is None:
+            return None
+        new = python_ast.unit_findings(cut, where.old_lines, new=True)
+        if new is None:
+            return None
+        return sorted(
+            (kind, name)
+            for kind, name in new
+            if kind == "UndefinedName" and not python_ast.used_as_word(cut.old_text, name)
+        )
     old = python_ast.unit_findings(unit, where.old_lines, new=False)
     new = python_ast.unit_findings(unit, where.old_lines, new=True)
     if old is None or new is None:
@@ -208,10 +277,14 @@ def _orphaned_imports(
         return []
     out: list[tuple[str, str]] = []
     outside: str | None = None
+    old_tree = python_ast.parse(unit.old_text)
+    new_tree = python_ast.parse(unit.new_text)
+    if old_tree is None or new_tree is None:
+        return []
+    old_used = python_ast.loaded_names(old_tree)
+    new_used = python_ast.loaded_names(new_tree)
     for name in sorted(module.imports):
-        if not python_ast.used_as_word(unit.old_text, name):
-            continue
-        if python_ast.used_as_word(unit.new_text, name):
+        if name not in old_used or name in new_used:
             continue
         if outside is None:
             outside = "".join(
@@ -241,9 +314,11 @@ def check_custom_code_change(ctx: CheckContext) -> str | None:
 
     if is_comment_only_prompt(ctx.custom_prompt):
         return None
-    reasons = [
-        reason
-        for reason in (check_outside_unchanged(ctx), check_surface(ctx), check_no_new_findings(ctx))
-        if reason
-    ]
+    checks = (
+        check_outside_unchanged,
+        check_surface,
+        check_no_import_time_code,
+        check_no_new_findings,
+    )
+    reasons = [reason for check in checks if (reason := check(ctx))]
     return "; ".join(reasons) if reasons else None

@@ -296,6 +296,15 @@ class Engine:
             and self.settings.budget.daily_usd > 0
         )
 
+    async def _model_name(self, backend: Backend) -> str:
+        """The model a backend will use, for progress (contract: tier · model · tok/s)."""
+        if backend is self.local:
+            try:
+                return await self.local.resolve_model()
+            except BackendError:
+                return "?"
+        return (await backend.list_models())[0].id
+
     async def _local_context(self) -> int:
         """The local model's context window as its server reports it (else the setting)."""
         backend = self.local_backend()
@@ -391,8 +400,8 @@ class Engine:
             over = await self._over_budget(request, explicit=inp.tier is Tier.CLAUDE)
             if over:
                 return _Answer(None, over, FailureKind.BUDGET)
-        label = tier.label if not retry_reason else f"{tier.label} (retry)"
-        meter.start(label)
+        label = f"{tier.label} · {await self._model_name(backend)}"
+        meter.start(label if not retry_reason else f"{label} (retry)")
         try:
             completion = await backend.complete(request, meter)
         except BackendError as exc:

@@ -8,20 +8,23 @@ document, and the single message that tells the user how it ended.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import platformdirs
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from .actions import find_action
 from .backends.base import Tier
-from .edits import make_target, rebase
+from .edits import apply_line_edits, make_target, rebase, shift_edits
 from .jobs import RunInput, RunOutcome
 from .listing import RunArgs
 from .lsp_text import line_edits_to_text_edits, split_lines, to_server_position
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 APPLY_TIMEOUT = 30.0  # some clients (Vim's ALE) never answer workspace/applyEdit
+LANDED_POLL_SECONDS = 0.05
 PROGRESS_CREATE_TIMEOUT = 5.0
 
 
@@ -84,9 +88,15 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         return {"applied": False, "tier": None, "model": "", "reason": "internal error"}
     progress.end(outcome.status)
     for step in outcome.steps:
-        ls.window_log_message(types.LogMessageParams(types.MessageType.Info, f"Ladder: {step}"))
+        ls.window_log_message(
+            types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))
+        )
     applied, message = await _deliver(ls, inp, args, outcome)
-    await ls.record(inp, outcome, progress.elapsed)
+    message = ls.redact(message)
+    scrubbed = attrs.evolve(
+        outcome, message=ls.redact(outcome.message), steps=tuple(map(ls.redact, outcome.steps))
+    )
+    await ls.record(inp, scrubbed, progress.elapsed)
     ls.send_status()
     level = (
         types.MessageType.Info
@@ -149,23 +159,74 @@ async def _deliver(
     if outcome.status != "edit":
         return False, outcome.message
     if outcome.new_file is not None:
-        return await _apply_new_file(ls, outcome)
-    doc = ls.workspace.text_documents.get(args.uri)
-    if doc is None:
-        return False, "the document was closed while the model was answering; nothing applied."
-    current = split_lines(doc.source)
-    offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
-    if offset is None:
-        return False, (
-            "you changed the code the model was working on, so nothing was applied "
-            "(run the action again)."
+        if _echoes_secret(ls, outcome.new_file.insert_text, ""):
+            return False, SECRET_REFUSAL
+        async with _one_delivery_at_a_time(str(outcome.new_file.path)):
+            return await _apply_new_file(ls, outcome)
+    async with _one_delivery_at_a_time(args.uri):
+        doc = ls.workspace.text_documents.get(args.uri)
+        if doc is None:
+            return False, "the document was closed while the model was answering; nothing applied."
+        if _echoes_secret(ls, "".join(e.text for e in outcome.edits), doc.source):
+            return False, SECRET_REFUSAL
+        current = split_lines(doc.source)
+        offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
+        if offset is None:
+            return False, (
+                "you changed the code the model was working on, so nothing was applied "
+                "(run the action again)."
+            )
+        edits = line_edits_to_text_edits(outcome.edits, current, doc.position_codec, offset)
+        version = doc.version  # pygls updates `doc` in place when the editor's change arrives
+        edit = _workspace_edit(ls, args.uri, version, edits)
+        expected = "".join(apply_line_edits(current, shift_edits(outcome.edits, offset)))
+        applied = await _apply(
+            ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, args.uri) == expected
         )
-    edits = line_edits_to_text_edits(outcome.edits, current, doc.position_codec, offset)
-    edit = _workspace_edit(ls, args.uri, doc.version, edits)
-    applied = await _apply(ls, edit, inp.spec.verb)
-    if not applied:
-        return False, "the editor did not apply the edit (the document may have changed)."
-    return True, outcome.message
+        if not applied:
+            return False, "the editor did not apply the edit (the document may have changed)."
+        await _await_change(ls, args.uri, version)
+        return True, outcome.message
+
+
+class _Delivery:
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+_DELIVERIES: dict[str, _Delivery] = {}
+CHANGE_ECHO_TIMEOUT = 1.0
+
+
+@contextlib.asynccontextmanager
+async def _one_delivery_at_a_time(key: str) -> AsyncIterator[None]:
+    """Edits to one document go out one at a time, each rebased onto the text the previous
+    one produced: concurrent runs on one file would otherwise all send edits for the same
+    version, and the editor would refuse all but the first."""
+    entry = _DELIVERIES.setdefault(key, _Delivery())
+    entry.users += 1
+    try:
+        async with entry.lock:
+            yield
+    finally:
+        entry.users -= 1
+        if entry.users == 0:
+            _DELIVERIES.pop(key, None)
+
+
+async def _await_change(ls: LadderServer, uri: str, version: int | None) -> None:
+    """After an applied edit, give the editor's `didChange` a moment to arrive (most send it
+    before answering applyEdit), so the next delivery sees the new text and version."""
+    if version is None:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CHANGE_ECHO_TIMEOUT
+    while loop.time() < deadline:
+        doc = ls.workspace.text_documents.get(uri)
+        if doc is None or doc.version != version:
+            return
+        await asyncio.sleep(0.005)
 
 
 def _workspace_edit(
@@ -185,23 +246,45 @@ def _workspace_edit(
     return types.WorkspaceEdit(changes={uri: list(edits)})
 
 
-async def _apply(ls: LadderServer, edit: types.WorkspaceEdit, label: str) -> bool:
-    try:
-        result = await asyncio.wait_for(
-            ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
-            ),
-            APPLY_TIMEOUT,
+async def _apply(
+    ls: LadderServer,
+    edit: types.WorkspaceEdit,
+    label: str,
+    landed: Callable[[], bool] | None = None,
+) -> bool:
+    """Send the edit and wait for the answer. Some clients (Vim's ALE) apply the edit and send
+    `didChange` but never answer: `landed` recognises the applied text so they are not told
+    their edit failed after a long wait."""
+    request = asyncio.ensure_future(
+        ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
         )
-    except asyncio.TimeoutError:
-        log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
-        return False
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + APPLY_TIMEOUT
+    while not request.done():
+        if landed is not None and landed():
+            log.info("the edit landed but the client has not answered workspace/applyEdit")
+            request.cancel()
+            return True
+        if loop.time() >= deadline:
+            request.cancel()
+            log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
+            return False
+        await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
+    try:
+        result = request.result()
     except Exception as exc:
         log.warning("workspace/applyEdit failed: %s", exc)
         return False
     if not result.applied:
         log.info("client refused the edit: %s", result.failure_reason)
     return bool(result.applied)
+
+
+def _text_now(ls: LadderServer, uri: str) -> str | None:
+    doc = ls.workspace.text_documents.get(uri)
+    return None if doc is None else str(doc.source)
 
 
 async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, str]:
@@ -214,12 +297,16 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, 
     )
     open_doc = ls.workspace.text_documents.get(uri)
     version = open_doc.version if open_doc is not None else None
+    if not plan.exists and open_doc is None and await asyncio.to_thread(os.path.lexists, plan.path):
+        # there is a file (or a link) Ladder could not read as text: never replace it
+        name = plan.path.name
+        return False, f"{name} exists but could not be read as UTF-8 text; nothing written."
     if not plan.exists and not _supports_create(ls):
         # The client cannot create files through an edit: write it ourselves, then show it.
         try:
-            plan.path.write_text(plan.insert_text, encoding="utf-8")
+            await asyncio.to_thread(_create_exclusive, plan.path, plan.insert_text)
         except OSError as exc:
-            return False, f"could not create {plan.path}: {exc}"
+            return False, f"could not create {plan.path}: {exc.strerror or exc}"
         await _show(ls, uri)
         return True, outcome.message
     changes: list[Any] = []
@@ -251,7 +338,8 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
         f"*Explained by {outcome.tier.label if outcome.tier else 'Ladder'} "
         f"({outcome.model})*\n\n"
     )
-    text = header + outcome.markdown + "\n"
+    markdown = ls.redact(outcome.markdown)
+    text = header + markdown + "\n"
     if caps is not None and caps.show_document is not None and caps.show_document.support:
         path = _explain_path(name)
         try:
@@ -260,7 +348,7 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
             log.warning("could not write %s: %s", path, exc)
         else:
             return await _show(ls, path.as_uri())
-    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, outcome.markdown))
+    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, markdown))
     return True
 
 
@@ -283,6 +371,12 @@ def _explain_path(name: str) -> Path:
     folder = Path(platformdirs.user_cache_dir("ladder-lsp")) / "explain"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return folder / f"{name}-{stamp}-{uuid.uuid4().hex[:6]}.md"
+
+
+def _create_exclusive(path: Path, text: str) -> None:
+    """A new file, never an existing one (nor the target of a link planted in its place)."""
+    with open(path, "x", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -322,7 +416,16 @@ def _read_text(ls: LadderServer, path: Path) -> str | None:
 
 
 def _tell(ls: LadderServer, level: types.MessageType, message: str) -> None:
-    ls.window_show_message(types.ShowMessageParams(type=level, message=message))
+    ls.window_show_message(types.ShowMessageParams(type=level, message=ls.redact(message)))
+
+
+def _echoes_secret(ls: LadderServer, new_text: str, old_text: str) -> bool:
+    """The answer would put one of the session's API keys into a file (a model or proxy
+    echoing what it saw); keys already in the file are the user's business."""
+    return any(key in new_text and key not in old_text for key in ls.secrets())
+
+
+SECRET_REFUSAL = "the answer contains one of your API keys, so nothing was applied."
 
 
 class _Progress:

@@ -363,8 +363,8 @@ def test_vim_ale_refactor(
     case_id: str, tmp_path: Path, fake_local: FakeLMStudio, report: Callable[..., None]
 ) -> None:
     """Vim + ALE 3.3, an optional peer with two known client quirks: it applies the server's
-    workspace/applyEdit but never answers it (Ladder recognises the landed text), and it sends byte columns where LSP wants UTF-16
-    (so a selection after é😀 arrives shifted). Either way the file must end up exact or
+    workspace/applyEdit but never answers it (Ladder recognises the landed text), and it
+    sends byte columns where LSP wants UTF-16 (so a selection after é😀 arrives shifted). Either way the file must end up exact or
     untouched, never broken."""
     require(ale_available(), "Vim with ALE", INSTALL["ale"], optional=True)
     case = CASES[case_id]

@@ -364,8 +364,8 @@ def test_vim_ale_refactor(
 ) -> None:
     """Vim + ALE 3.3, an optional peer with two known client quirks: it applies the server's
     workspace/applyEdit but never answers it (Ladder recognises the landed text), and it
-    sends byte columns where LSP wants UTF-16 (so a selection after é😀 arrives shifted). Either way the file must end up exact or
-    untouched, never broken."""
+    sends byte columns where LSP wants UTF-16 (so a selection after é😀 arrives shifted).
+    Either way the file must end up exact or untouched, never broken."""
     require(ale_available(), "Vim with ALE", INSTALL["ale"], optional=True)
     case = CASES[case_id]
     fake_local.push(Reply(case.answer, chunk_delay=0.01))

@@ -77,7 +77,8 @@ class Target:
     @property
     def eol(self) -> str:
         """The document's dominant line ending ("\\n" when it has none)."""
-        counts = collections.Counter(line_ending(line) for line in self.lines)
+        # a sample is enough to know the style, and keeps runs O(1) in the file's size
+        counts = collections.Counter(line_ending(line) for line in self.lines[:2000])
         counts.pop("", None)
         return counts.most_common(1)[0][0] if counts else "\n"
 

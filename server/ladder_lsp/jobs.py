@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import attrs
-import httpx
 
 from . import prompts, router
 from .actions import ActionSpec
@@ -33,7 +32,7 @@ from .backends.base import (
     Tier,
     Usage,
 )
-from .backends.openai_compat import OpenAICompatBackend
+from .backends.openai_compat import OpenAICompatBackend, SharedClient
 from .checks import CheckContext, run_checks
 from .config import Settings
 from .edits import LineEdit, Target, build_block, minimal_edits
@@ -154,9 +153,7 @@ class Engine:
     """Holds the backends for the current settings; `run` is safe to call concurrently."""
 
     def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
-        self._http = httpx.AsyncClient(
-            limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=60)
-        )
+        self._http = SharedClient()
         self.ledger = ledger
         self.settings = settings
         self.local = OpenAICompatBackend(settings.local, self._http)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import textwrap
 from collections.abc import Sequence
 
@@ -80,6 +81,7 @@ def score(
     return Score(total=min(100.0, sum(p for _, p in parts)), parts=tuple(parts), fits_local=fits)
 
 
+@functools.lru_cache(maxsize=32)  # listing scores the same code once per action
 def _python_parts(code: str) -> list[tuple[str, float]]:
     try:
         tree = ast.parse(textwrap.dedent(code))

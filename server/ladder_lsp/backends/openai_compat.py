@@ -36,6 +36,7 @@ from .base import (
 log = logging.getLogger(__name__)
 
 MODELS_TTL_SECONDS = 10.0
+MODEL_CHOICE_TTL_SECONDS = 1.0  # a run re-checks which model is loaded when older than this
 MAX_ANSWER_CHARS = 4_000_000  # hard cap on one answer, whatever max_tokens says
 ANSWER_CHARS_PER_TOKEN = 16  # generous: code tokens average 3-4 characters
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a non-streamed answer or model list
@@ -64,20 +65,45 @@ def error_text(body: bytes) -> str:
     return json.dumps(data)[:300]
 
 
+class SharedClient:
+    """The one keep-alive httpx client, built on first use: loading the CA bundle costs
+    ~170 ms, which would otherwise delay the server's answer to `initialize`."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    def get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                limits=httpx.Limits(max_keepalive_connections=16, keepalive_expiry=60)
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 class OpenAICompatBackend:
     """One local server; a semaphore holds concurrent requests to `maxParallel`."""
 
     tier = Tier.LOCAL
 
-    def __init__(self, settings: LocalSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: LocalSettings, client: httpx.AsyncClient | SharedClient) -> None:
         self.settings = settings
         self._client = client
         self._slots = asyncio.Semaphore(settings.max_parallel)
         self._models: list[ModelInfo] | None = None
         self._models_at = 0.0
         self.last_model = ""
+        self._lmstudio_api: bool | None = None  # does the server have LM Studio's /api/v0?
         self.reachable: bool | None = None
         self.problem = ""  # the last reason the server could not be used, for messages
+
+    def _http(self) -> httpx.AsyncClient:
+        client = self._client
+        return client.get_client() if isinstance(client, SharedClient) else client
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -85,10 +111,12 @@ class OpenAICompatBackend:
         key = self.settings.api_key
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-    async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]:
+    async def list_models(
+        self, *, fresh: bool = False, max_age: float = MODELS_TTL_SECONDS
+    ) -> list[ModelInfo]:
         """Models the server offers; cached briefly so listing and status never hammer it."""
         now = time.monotonic()
-        if not fresh and self._models is not None and now - self._models_at < MODELS_TTL_SECONDS:
+        if not fresh and self._models is not None and now - self._models_at < max_age:
             return self._models
         try:
             models = await self._fetch_models()
@@ -105,16 +133,20 @@ class OpenAICompatBackend:
     async def _fetch_models(self) -> list[ModelInfo]:
         timeout = httpx.Timeout(10.0)
         try:
-            resp = await self._client.get(
-                f"{root_url(self.settings.base_url)}/api/v0/models",
-                headers=self._headers(),
-                timeout=timeout,
-            )
-            if resp.status_code == 200:
-                listed = _model_list(resp)
-                if listed is not None:  # else not LM Studio's API (a proxy, a web UI): try /v1
-                    return [_lmstudio_model(m) for m in listed]
-            resp = await self._client.get(
+            if self._lmstudio_api is not False:
+                resp = await self._http().get(
+                    f"{root_url(self.settings.base_url)}/api/v0/models",
+                    headers=self._headers(),
+                    timeout=timeout,
+                )
+                if resp.status_code == 200:
+                    listed = _model_list(resp)
+                    if listed is not None:  # else not LM Studio's API (a proxy, a web UI)
+                        self._lmstudio_api = True
+                        return [_lmstudio_model(m) for m in listed]
+                if resp.status_code == 404:
+                    self._lmstudio_api = False  # a plain OpenAI server: don't ask every time
+            resp = await self._http().get(
                 f"{self.settings.base_url.rstrip('/')}/models",
                 headers=self._headers(),
                 timeout=timeout,
@@ -158,11 +190,12 @@ class OpenAICompatBackend:
                 return m.max_context_length
         return self.settings.context_length
 
-    async def resolve_model(self) -> str:
+    async def resolve_model(self, *, max_age: float = MODELS_TTL_SECONDS) -> str:
         """`local.model`, else the loaded model, else the only/first chat model."""
         if self.settings.model:
             return self.settings.model
-        models = [m for m in await self.list_models() if m.type not in NON_CHAT_TYPES]
+        listed = await self.list_models(max_age=max_age)
+        models = [m for m in listed if m.type not in NON_CHAT_TYPES]
         loaded = [m for m in models if m.state == "loaded"]
         if loaded:
             return loaded[0].id
@@ -190,7 +223,9 @@ class OpenAICompatBackend:
         if self._slots.locked():
             on_event(StreamEvent(status="queued (all local slots busy)"))
         async with self._slots:
-            model = await self.resolve_model()
+            # Following the loaded model: ask which one it is now unless we just did, since a
+            # stale answer would make LM Studio reload the model the user swapped out.
+            model = await self.resolve_model(max_age=MODEL_CHOICE_TTL_SECONDS)
             self.last_model = model
             body: dict[str, Any] = {
                 "model": model,
@@ -226,7 +261,7 @@ class OpenAICompatBackend:
         cap = answer_cap(int(body.get("max_tokens") or 0))
         received = 0
         try:
-            async with self._client.stream(
+            async with self._http().stream(
                 "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
             ) as resp:
                 if resp.status_code >= 400:
@@ -285,7 +320,7 @@ class OpenAICompatBackend:
     async def _plain(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"
         try:
-            async with self._client.stream(
+            async with self._http().stream(
                 "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
             ) as resp:
                 if resp.status_code >= 400:

@@ -1,0 +1,255 @@
+"""End-to-end `ladder.run` against a direct streaming call of the same prompt.
+
+Ladder's path: the client sends `workspace/executeCommand ladder.run` → … → the client receives
+`workspace/applyEdit`. The floor: this process POSTs the very body Ladder sent (captured by the
+fake or the proxy) to the same backend with httpx, streaming, and stops the clock at
+`data: [DONE]`. The two alternate (A B, B A, …) on the same backend, so drift and the
+backend's own caches hit both equally. Per pair: ratio = Ladder / direct, overhead = Ladder −
+direct; the report gives their medians.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from . import corpus
+from .fakes import StreamTimes, TimedFakeLMStudio, renaming_responder
+from .llama import LlamaServer, SeedingProxy, find_model, unavailable_reason
+from .lsp import LspClient
+from .session import Bench, Run, action_at, range_json, run_action, session
+from .stats import median, ms, summary_ms
+
+DOC_LINES = 1_000
+URI = "file:///bench/e2e_module.py"
+TITLE = "Refactor with local model"
+
+
+async def direct_call(http: httpx.AsyncClient, url: str, body: Any) -> tuple[float, float]:
+    """(sent_at, [DONE] seen at) for one streaming POST; the rest of the body is drained so the
+    connection goes back to the pool (the best case for the direct client)."""
+    done_at = 0.0
+    sent_at = time.monotonic()
+    async with http.stream("POST", url, json=body, timeout=httpx.Timeout(600.0)) as resp:
+        resp.raise_for_status()
+        async for line in resp.aiter_lines():
+            if line.strip() == "data: [DONE]" and not done_at:
+                done_at = time.monotonic()
+    return sent_at, done_at or time.monotonic()
+
+
+async def compare(
+    client: LspClient,
+    action: dict[str, Any],
+    url: str,
+    streams: Callable[[], list[StreamTimes]],
+    pairs: int,
+    warmup: int = 2,
+    connections: Callable[[], int] | None = None,
+    quiet: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """Alternate Ladder runs and direct calls of the body Ladder sent.
+
+    `streams()`: the backend's chat requests so far with their timestamps (fake or proxy);
+    `connections()` (optional): TCP connections the backend has accepted so far;
+    `quiet()` (optional): waits until the backend is idle, before each step.
+
+    Besides the end-to-end ratio, each step's time *outside the backend* is computed from the
+    backend's timestamps: (request received − sent) + (done − stream ended). Its difference
+    between the paths is Ladder's overhead without the backend's run-to-run noise.
+    """
+    ladder: list[float] = []
+    direct: list[float] = []
+    outside: dict[str, list[float]] = {"ladder": [], "direct": []}
+    edges: dict[str, list[float]] = {"before": [], "after": []}  # Ladder's, around the backend
+    opened = {"ladder": 0, "direct": 0}
+    count = connections or (lambda: 0)
+    applied = 0
+    runs: list[Run] = []
+
+    def edges_of(sent: float, done: float) -> tuple[float, float] | None:
+        mine = [r for r in streams() if sent <= r.received_at <= done and r.ended_at]
+        if not mine or mine[-1].ended_at is None:
+            return None
+        return mine[-1].received_at - sent, done - mine[-1].ended_at
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=16)) as http:
+        for _ in range(warmup):
+            await run_action(client, action)
+        body = streams()[-1].body
+        for _ in range(warmup):
+            if quiet:
+                await quiet()
+            await direct_call(http, url, body)
+        for i in range(pairs):
+            for step in ("ladder", "direct") if i % 2 == 0 else ("direct", "ladder"):
+                if quiet:
+                    await quiet()
+                before = count()
+                if step == "ladder":
+                    run = await run_action(client, action)
+                    sent, done = run.sent_at, run.done_at
+                    ladder.append(run.seconds)
+                    applied += run.applied
+                    runs.append(run)
+                    if streams()[-1].body != body:
+                        raise AssertionError("Ladder sent a different prompt between runs")
+                else:
+                    sent, done = await direct_call(http, url, body)
+                    direct.append(done - sent)
+                opened[step] += count() - before
+                found = edges_of(sent, done)
+                if found is not None:
+                    outside[step].append(sum(found))
+                    if step == "ladder":
+                        edges["before"].append(found[0])
+                        edges["after"].append(found[1])
+    ratios = [a / b for a, b in zip(ladder, direct, strict=True)]
+    overheads = [a - b for a, b in zip(ladder, direct, strict=True)]
+    result: dict[str, Any] = {
+        "pairs": pairs,
+        "ratio_p50": round(median(ratios), 4),
+        "overhead_p50_ms": ms(median(overheads)),
+        "ladder": summary_ms(ladder),
+        "direct": summary_ms(direct),
+    }
+    if len(outside["ladder"]) == len(outside["direct"]) == pairs:
+        deltas = [a - b for a, b in zip(outside["ladder"], outside["direct"], strict=True)]
+        result["overhead_outside_backend_p50_ms"] = ms(median(deltas))
+        result["ratio_outside_backend_p50"] = round(
+            median([(d + x) / d for d, x in zip(direct, deltas, strict=True)]), 4
+        )
+        result["ladder_outside_backend_p50_ms"] = ms(median(outside["ladder"]))
+        result["direct_outside_backend_p50_ms"] = ms(median(outside["direct"]))
+        result["ladder_before_request_p50_ms"] = ms(median(edges["before"]))
+        result["ladder_after_stream_p50_ms"] = ms(median(edges["after"]))
+    if connections:
+        result["tcp_connections_per_ladder_run"] = round(opened["ladder"] / pairs, 2)
+        result["tcp_connections_per_direct_call"] = round(opened["direct"] / pairs, 2)
+    result["applied_runs"] = applied
+    result["_runs"] = runs
+    return result
+
+
+def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str, Any]:
+    """Where Ladder's time went, per run, from the fake's timestamps (medians, ms):
+    before the request reached the backend, the backend's own stream, after the stream ended."""
+    streams = fake.streams[first:]
+    parts: dict[str, list[float]] = {
+        "before_request": [],
+        "backend_stream": [],
+        "after_stream": [],
+        # the same run in finer steps, from the messages the client received:
+        "sent_to_progress_create": [],  # args → document snapshot → progress token request
+        "progress_create_to_begin": [],  # client answers, server sends `begin`
+        "progress_begin_to_request": [],  # routing, model lookup, prompt, HTTP request
+        "stream_end_to_progress_end": [],  # parse the last chunks, extract, checks, edits
+        "progress_end_to_apply_edit": [],  # rebase, TextEdits, applyEdit sent
+    }
+    for run in runs:
+        mine = [s for s in streams if run.sent_at <= s.received_at <= run.done_at]
+        if not mine or mine[-1].ended_at is None:
+            continue
+        s = mine[-1]
+        ended = mine[-1].ended_at
+        parts["before_request"].append(s.received_at - run.sent_at)
+        parts["backend_stream"].append(ended - s.received_at)
+        parts["after_stream"].append(run.done_at - ended)
+        create = next(
+            (m for m in run.messages if m.method == "window/workDoneProgress/create"), None
+        )
+        kinds: dict[str | None, float] = {}
+        for m in run.messages:
+            if m.method == "$/progress":
+                kinds.setdefault((m.params.get("value") or {}).get("kind"), m.at)
+        if create is None or "begin" not in kinds or "end" not in kinds:
+            continue
+        parts["sent_to_progress_create"].append(create.at - run.sent_at)
+        parts["progress_create_to_begin"].append(kinds["begin"] - create.at)
+        parts["progress_begin_to_request"].append(s.received_at - kinds["begin"])
+        parts["stream_end_to_progress_end"].append(kinds["end"] - ended)
+        parts["progress_end_to_apply_edit"].append(run.done_at - kinds["end"])
+    out: dict[str, Any] = {
+        f"{name}_p50_ms": ms(median(values)) for name, values in parts.items() if values
+    }
+    out["before_request_max_ms"] = (
+        ms(max(parts["before_request"])) if parts["before_request"] else None
+    )
+    out["after_stream_max_ms"] = ms(max(parts["after_stream"])) if parts["after_stream"] else None
+    return out
+
+
+async def _prepare(client: LspClient) -> dict[str, Any]:
+    mod = corpus.module(DOC_LINES)
+    client.open(URI, mod.text)
+    target = mod.functions[len(mod.functions) // 2]
+    cursor = (target.start + 3, 8)
+    return await action_at(client, URI, range_json(cursor, cursor), TITLE)
+
+
+async def run_fakes(bench: Bench) -> dict[str, Any]:
+    """The instant fake and the 200 ms fake (one server session, one fake)."""
+    pairs = 15 if bench.quick else 60
+    slow_pairs = 6 if bench.quick else 25
+    out: dict[str, Any] = {}
+    with TimedFakeLMStudio() as fake:
+        async with session(bench, bench.settings(fake.base_url), "e2e-fake") as client:
+            action = await _prepare(client)
+            url = f"{fake.base_url}/chat/completions"
+            for name, responder, n in (
+                ("instant", renaming_responder("result", "acc"), pairs),
+                ("200ms", renaming_responder("result", "acc", seconds=0.2), slow_pairs),
+            ):
+                fake.responder = responder
+                first = len(fake.streams)
+                result = await compare(
+                    client,
+                    action,
+                    url,
+                    lambda: fake.streams,
+                    n,
+                    connections=lambda: fake.connections,
+                )
+                runs = result.pop("_runs")
+                result["breakdown"] = breakdown(runs, fake, first)
+                result["document_lines"] = DOC_LINES
+                out[name] = result
+    return out
+
+
+async def run_llama(bench: Bench) -> dict[str, Any]:
+    """The real llama.cpp server with SmolLM2-135M (skipped with a reason when missing)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        return {"skipped": reason}
+    if bench.quick:
+        return {"skipped": "--quick: the real model takes minutes; run without --quick"}
+    model = find_model()
+    assert model is not None
+    llama = LlamaServer(model, bench.workdir / "llama.log")
+    started = time.monotonic()
+    llama.start()
+    load_seconds = time.monotonic() - started
+    proxy = SeedingProxy(llama.base_url.removesuffix("/v1")).start()
+    try:
+        settings = bench.settings(proxy.base_url, local={"timeoutSeconds": 600})
+        async with session(bench, settings, "e2e-llama") as client:
+            action = await _prepare(client)
+            url = f"{proxy.base_url}/chat/completions"
+            result = await compare(
+                client, action, url, lambda: proxy.streams, 5, warmup=1, quiet=proxy.quiet
+            )
+            runs = result.pop("_runs")
+            result["ladder_outcomes"] = sorted(
+                {str((r.result or {}).get("reason") or "applied") for r in runs}
+            )
+            result["model_load_seconds"] = round(load_seconds, 1)
+            result["document_lines"] = DOC_LINES
+            result["note"] = "both paths through a proxy that fixes the sampling seed"
+            return result
+    finally:
+        proxy.stop()
+        llama.stop()

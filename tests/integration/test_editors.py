@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_run_local import CART, CHATTY_ANSWER
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 from tests.integration.peers import INSTALL, editor_available, eglot_available, require
 
@@ -38,36 +39,9 @@ SNIPPET_URL = "http://localhost:1234/v1"  # LM Studio's default, as users paste 
 TIMEOUT = 60  # seconds, per editor process (hard: the process is killed)
 TITLE = "Refactor with local model"
 
-CART = """\
-import math
-
-
-class Cart:
-    def __init__(self):
-        self.items = []
-
-    def total(self, items):
-        t = 0
-        for i in items:
-            t = t + i.price * i.qty
-        return t
-
-
-def area(r):
-    return math.pi * r * r
-"""
-# How chatty local models answer: prose, a fence, the method dedented, more prose.
-CART_ANSWER = """Sure! Here is the refactored method:
-
-```python
-def total(self, items):
-    t = 0
-    for item in items:
-        t += item.price * item.qty
-    return t
-```
-
-I renamed the loop variable and used an augmented assignment."""
+# The same document and chatty answer as the LSP end-to-end tests: prose, a fence, the
+# method dedented, more prose.
+CART_ANSWER = CHATTY_ANSWER
 CART_EXPECTED = CART.replace(
     "        for i in items:\n            t = t + i.price * i.qty\n",
     "        for item in items:\n            t += item.price * item.qty\n",

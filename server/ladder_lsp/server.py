@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import threading
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
@@ -30,6 +32,8 @@ from .regions import RegionFinder
 
 log = logging.getLogger(__name__)
 STATUS_NOTIFICATION = "ladder/status"
+MIN_SECRET_CHARS = 8  # shorter "keys" (placeholders like "none") are not redacted
+LINES_CACHE_SIZE = 2  # documents whose split lines listing keeps (bounded: big files are big)
 
 
 class LadderServer(LanguageServer):
@@ -44,6 +48,7 @@ class LadderServer(LanguageServer):
         self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
         self._last_status: dict[str, Any] | None = None
         self._background: set[asyncio.Future[Any]] = set()
+        self._lines: dict[str, tuple[str, list[str]]] = {}
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.on_cancel = self._cancel_request
 
@@ -97,6 +102,40 @@ class LadderServer(LanguageServer):
             if isinstance(result, dict):
                 merged = merge_raw(merged, result)
         self.workspace_settings = merged
+
+    def secrets(self) -> tuple[str, ...]:
+        """The API keys this session knows (every settings layer and the environment): never
+        shown, logged or written, and never let into the user's code by a model that echoes
+        them."""
+        keys = [
+            self.settings.local.api_key,
+            self.settings.claude.api_key,
+            os.environ.get("ANTHROPIC_API_KEY", ""),
+        ]
+        for layer in (self.init_options, self.workspace_settings):
+            for section in ("local", "claude"):
+                value = layer.get(section) if isinstance(layer, dict) else None
+                key = value.get("apiKey") if isinstance(value, dict) else None
+                if isinstance(key, str):
+                    keys.append(key)
+        return tuple(dict.fromkeys(k for k in keys if len(k) >= MIN_SECRET_CHARS))
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    def lines_of(self, uri: str, source: str) -> list[str]:
+        """The document's lines as LSP splits them, kept for the last few texts: listing runs
+        on every cursor move, and splitting a 10 MB document costs ~0.1 s each time."""
+        cached = self._lines.get(uri)
+        if cached is not None and cached[0] is source:
+            return cached[1]
+        lines = split_lines(source)
+        self._lines[uri] = (source, lines)
+        while len(self._lines) > LINES_CACHE_SIZE:
+            self._lines.pop(next(iter(self._lines)))
+        return lines
 
     # -- status ----------------------------------------------------------------------------
 
@@ -163,8 +202,30 @@ class LadderServer(LanguageServer):
 CODE_ACTION_KINDS = [REFACTOR_REWRITE, QUICKFIX, REFACTOR, SOURCE]
 
 
+class _RedactSecrets(logging.Filter):
+    """Masks the session's API keys in every log record (pygls logs message bodies at
+    DEBUG, including `workspace/configuration` answers that carry the settings)."""
+
+    def __init__(self, server: LadderServer) -> None:
+        super().__init__()
+        self._server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        # known keys, and any `apiKey` value (pygls logs settings before Ladder has read them)
+        redacted = _KEY_FIELD.sub(r"\1\2***\2", self._server.redact(message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_KEY_FIELD = re.compile(r"""(["']?(?:apiKey|api_key)["']?\s*[:=]\s*)(["'])(?:(?!\2).)+\2""")
+
+
 def create_server() -> LadderServer:
     server = LadderServer()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactSecrets(server))
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: LadderServer, params: types.InitializeParams) -> None:
@@ -198,7 +259,7 @@ def create_server() -> LadderServer:
         doc = ls.workspace.text_documents.get(params.text_document.uri)
         if doc is None:
             return None
-        lines = split_lines(doc.source)
+        lines = ls.lines_of(doc.uri, doc.source)
         engine = ls.engine
         return (
             offers(
@@ -245,7 +306,9 @@ def create_server() -> LadderServer:
         ]
 
     @server.command("ladder.selectModel")
-    async def ladder_select_model(ls: LadderServer, model_id: str) -> dict[str, Any]:
+    async def ladder_select_model(ls: LadderServer, model_id: Any) -> dict[str, Any]:
+        if not isinstance(model_id, str):  # pygls would turn 42 or null into "42", "None"
+            raise JsonRpcInvalidParams.of(TypeError("ladder.selectModel takes a model id string"))
         ls.model_override = model_id
         ls.apply_settings(announce=False)
         ls.window_show_message(
@@ -298,6 +361,7 @@ def debug_stats(ls: LadderServer) -> dict[str, Any]:
         "threads": threading.active_count(),
         "jobs": len(ls.jobs_by_request),
         "progressTokens": len(ls.work_done_progress.tokens),
+        "requestFutures": len(ls.protocol._request_futures),
         "breakers": breaker.snapshot(),
     }
 

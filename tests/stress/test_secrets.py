@@ -347,11 +347,6 @@ def test_secret_inside_an_ordinary_file_blocks_escalation(
     assert len(fake_claude.requests) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="guards/tests.py run_pytest passes the full environment (ANTHROPIC_API_KEY) to "
-    "model-generated test code when checks.runTests is on",
-)
 def test_generated_tests_run_without_the_api_keys(
     server: LspServer, fake_local: FakeLMStudio, work: Path
 ) -> None:

@@ -205,7 +205,16 @@ async def run_pytest(test_text: str, test_path: Path, timeout: float) -> str | N
         await asyncio.to_thread(temp.write_text, test_text, encoding="utf-8")
     except OSError as exc:
         return f"could not run the generated tests ({exc.strerror or exc})"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # generated code is untrusted: it gets no credentials from our environment
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC_", "OPENAI_", "LADDER_"))
+        and "KEY" not in k.upper()
+        and "TOKEN" not in k.upper()
+        and "SECRET" not in k.upper()
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -347,7 +347,7 @@ class Engine:
             return RunOutcome("failed", answer.failure, tier)
         return RunOutcome(
             "rejected",
-            f"No edit: the {tier.label}'s answer was rejected — {answer.failure}.",
+            f"No edit: {_whose(tier)} answer was rejected — {answer.failure}.",
             tier,
         )
 
@@ -511,6 +511,10 @@ class Engine:
                 new_file=NewFileEdit(plan.path, existing is not None, insert, line),
             )
         )
+
+
+def _whose(tier: Tier) -> str:
+    return "the local model's" if tier is Tier.LOCAL else "Claude's"
 
 
 def _strip_think(text: str) -> str:

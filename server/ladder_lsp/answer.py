@@ -138,7 +138,7 @@ def extract_code(answer: str, *, language: str, original: str) -> Extracted:
     text = _SPECIAL_TOKENS.sub("", text)
     if not text.strip():
         return Extracted(None, "the answer is empty")
-    text, thinking_reason = _strip_reasoning(text)
+    text, thinking_reason = strip_reasoning(text)
     if thinking_reason:
         return Extracted(None, thinking_reason)
     if not text.strip():
@@ -156,7 +156,7 @@ def extract_code(answer: str, *, language: str, original: str) -> Extracted:
     return _unfenced(lines, language, original)
 
 
-def _strip_reasoning(text: str) -> tuple[str, str]:
+def strip_reasoning(text: str) -> tuple[str, str]:
     """Remove `<think>`-style reasoning; a reason when the answer never left it."""
     if _HARMONY_FINAL in text:
         text = text.rsplit(_HARMONY_FINAL, 1)[1]

@@ -65,7 +65,7 @@ async def run(
     first, last = span
     target = make_target(str(path), None, tuple(lines), (first, 0), (last, 0))
     tier = None if args.tier == "auto" else Tier(args.tier)
-    engine = Engine(settings, _ledger(settings))
+    engine = Engine(settings, Ledger.open(settings))
     inp = RunInput(
         spec=spec,
         target=target,
@@ -167,12 +167,8 @@ async def doctor(settings: Settings) -> int:
     return 0 if ok else 1
 
 
-def _ledger(settings: Settings) -> Ledger | None:
-    return Ledger.open(settings)
-
-
 def usage(settings: Settings) -> int:
-    ledger = _ledger(settings)
+    ledger = Ledger.open(settings)
     if ledger is None:
         _err("no ledger available")
         return 1

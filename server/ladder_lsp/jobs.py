@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import attrs
 
 from . import prompts, router
 from .actions import ActionSpec
-from .answer import extract_code
+from .answer import extract_code, strip_reasoning
 from .backends.base import (
     Backend,
     BackendError,
@@ -204,8 +205,6 @@ class Engine:
         return self._claude
 
     def claude_key(self) -> str:
-        import os
-
         return self.settings.claude.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
 
     def availability(self, path: str, code: str) -> router.Availability:
@@ -413,9 +412,10 @@ class Engine:
     ) -> _Answer:
         model = completion.model
         if not inp.spec.edits_code:
-            text = completion.text.strip()
+            text, unfinished = strip_reasoning(completion.text)
+            text = text.strip()
             if not text:
-                return _Answer(None, "the answer is empty")
+                return _Answer(None, unfinished or "the answer is empty")
             if completion.finish_reason == "length":
                 text += "\n\n*(The answer was cut off at the token limit.)*"
             return _Answer(
@@ -424,7 +424,7 @@ class Engine:
                     f"Explained by {tier.label} ({model}).",
                     tier=tier,
                     model=model,
-                    markdown=_strip_think(text),
+                    markdown=text,
                 )
             )
         original = inp.target.selected_text
@@ -515,9 +515,3 @@ class Engine:
 
 def _whose(tier: Tier) -> str:
     return "the local model's" if tier is Tier.LOCAL else "Claude's"
-
-
-def _strip_think(text: str) -> str:
-    import re
-
-    return re.sub(r"(?s)<think(?:ing)?>.*?</think(?:ing)?>\s*", "", text).strip()

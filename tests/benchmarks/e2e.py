@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 
+from tests.integration.peers import LlamaServer, find_model
+
 from . import corpus
 from .fakes import StreamTimes, TimedFakeLMStudio, renaming_responder
-from .llama import LlamaServer, SeedingProxy, find_model, unavailable_reason
+from .llama import SeedingProxy, unavailable_reason
 from .lsp import LspClient
 from .session import Bench, Run, action_at, range_json, run_action, session
 from .stats import median, ms, summary_ms

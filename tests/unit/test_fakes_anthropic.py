@@ -8,7 +8,6 @@ from typing import Any
 
 import anthropic
 import httpx
-import httpx2
 import pytest
 
 from tests.fakes import ClaudeReply, FakeAnthropic, Fault, claude_error, error_event, sent_api_key
@@ -115,27 +114,25 @@ async def test_records_headers_without_leaking_key(
 
 
 @pytest.mark.parametrize(
-    ("status", "error_class", "error_type"),
+    ("status", "error_type"),
     [
-        (400, anthropic.BadRequestError, "invalid_request_error"),
-        (401, anthropic.AuthenticationError, "authentication_error"),
-        (403, anthropic.PermissionDeniedError, "permission_error"),
-        (404, anthropic.NotFoundError, "not_found_error"),
-        (413, anthropic.ContentTooLargeError, "request_too_large"),
-        (429, anthropic.RateLimitError, "rate_limit_error"),
-        (500, anthropic.InternalServerError, "api_error"),
-        (529, anthropic.OverloadedError, "overloaded_error"),
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (403, "permission_error"),
+        (404, "not_found_error"),
+        (413, "request_too_large"),
+        (429, "rate_limit_error"),
+        (500, "api_error"),
+        (529, "overloaded_error"),
     ],
 )
-async def test_http_errors_map_to_sdk_classes(
-    fake: FakeAnthropic,
-    client: anthropic.AsyncAnthropic,
-    status: int,
-    error_class: type[anthropic.APIStatusError],
-    error_type: str,
+async def test_http_errors_reach_the_sdk_as_status_errors(
+    fake: FakeAnthropic, client: anthropic.AsyncAnthropic, status: int, error_type: str
 ) -> None:
+    """What Ladder reads of an error (status, body type) in every SDK release it supports;
+    the subclass names differ between releases (413 has its own class only in 2.x)."""
     fake.push(ClaudeReply(fault=claude_error(status)))
-    with pytest.raises(error_class) as caught:
+    with pytest.raises(anthropic.APIStatusError) as caught:
         async with client.messages.stream(model=MODEL, max_tokens=8, messages=MESSAGES) as s:
             await s.get_final_message()
     assert caught.value.status_code == status
@@ -195,8 +192,9 @@ async def test_drop_mid_stream_raises(
 ) -> None:
     fake.push(ClaudeReply("aaaa bbbb cccc dddd", fault=Fault.drop_after(2)))
     seen: list[str] = []
-    # The SDK does not wrap a transport failure mid-stream: httpx2's error escapes as is.
-    with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
+    # What the SDK raises here differs between releases (httpx's own error in 0.x, an
+    # APIConnectionError in 2.x); what holds across them: text arrived, then a failure.
+    with pytest.raises(Exception, match="incomplete chunked read"):
         async with client.messages.stream(model=MODEL, max_tokens=8, messages=MESSAGES) as s:
             async for piece in s.text_stream:
                 seen.append(piece)

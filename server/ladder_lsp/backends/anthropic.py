@@ -1,26 +1,29 @@
 """The Claude tier through the official SDK (AsyncAnthropic, `messages.stream`).
 
 Imported only when Claude is first used: the SDK alone costs seconds and tens of MB at start.
-Retries are the SDK's (bounded `max_retries`, honouring retry-after) under one total deadline;
-the system prompt is marked for prompt caching since it is the same for every run of an action.
-Errors become `BackendError`s whose messages never contain the key. A circuit breaker per
-endpoint (`breaker.py`) stops calling Claude during an outage (529/5xx) and probes it again
-after a cool-down; while it is open, runs fail at once with kind OVERLOADED (the router then
-falls back as for any overloaded answer). Answers are capped in size (`MAX_ANSWER_CHARS`).
+Failures are classified by what Ladder observed, not by the SDK's exception classes, which
+change between releases (2.x reports a stream cut mid-answer as a connection error): a stream
+that delivered events and then broke is a cut stream, whatever the SDK calls it. Retries are
+Ladder's own, bounded (`max_retries`) under one total deadline, because the SDK waits as long
+as `retry-after` says; a wait longer than `MAX_RETRY_WAIT` is reported at once so the router
+can fall back to the local model instead of keeping the user waiting. The system prompt is
+marked for prompt caching since it is the same for every run of an action. Errors become
+`BackendError`s whose messages never contain the key. A circuit breaker per endpoint
+(`breaker.py`) stops calling Claude during an outage (529/5xx) and probes it again after a
+cool-down; while it is open, runs fail at once with kind OVERLOADED. Answers are capped in
+size (`MAX_ANSWER_CHARS`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
+import random
+import time
 from typing import Any
 
 import anthropic
-
-try:  # anthropic 2.x runs on httpx2; earlier releases on httpx
-    import httpx2 as sdk_httpx
-except ImportError:  # pragma: no cover - depends on the installed SDK
-    import httpx as sdk_httpx  # type: ignore[no-redef]
 
 from .. import breaker
 from ..config import ClaudeSettings
@@ -40,11 +43,20 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 2
 TOTAL_DEADLINE_SECONDS = 300.0
+MAX_RETRY_WAIT = 5.0  # seconds; Claude asking for longer: tell the user and let routing decide
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0
+RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 # Claude honours max_tokens; a proxy in between may not. Stop reading far beyond it.
 MAX_ANSWER_CHARS = 4_000_000
 ANSWER_CHARS_PER_TOKEN = 16
 DEFAULT_ENDPOINT = "https://api.anthropic.com"
+
+
+class _Observed:
+    """What one attempt saw on the wire: whether Claude's answer had begun."""
+
+    started = False
 
 
 class ClaudeBackend:
@@ -60,11 +72,12 @@ class ClaudeBackend:
     ) -> None:
         self.settings = settings
         self._deadline = deadline
+        self._max_retries = max_retries
         self._slots = asyncio.Semaphore(settings.max_parallel)
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=settings.base_url or None,
-            max_retries=max_retries,
+            max_retries=0,  # retries are ours: see the module docstring
             timeout=120.0,
         )
         endpoint = str(getattr(self._client, "base_url", "") or "") or DEFAULT_ENDPOINT
@@ -86,22 +99,17 @@ class ClaudeBackend:
             on_event(StreamEvent(status="waiting for Claude"))
             outage = False
             try:
-                completion = await asyncio.wait_for(self._stream(request, on_event), self._deadline)
+                completion = await asyncio.wait_for(
+                    self._with_retries(request, on_event), self._deadline
+                )
             except asyncio.TimeoutError:
                 raise BackendError(
                     FailureKind.TIMEOUT,
                     f"Claude did not finish within {self._deadline:g} s.",
                 ) from None
-            except anthropic.APIError as exc:
-                outage = _is_outage(exc)
-                raise _map_error(exc, self.settings.model) from exc
-            except (sdk_httpx.HTTPError, ValueError, AssertionError) as exc:
-                # a cut or garbled stream surfaces as the transport's own error, not APIError
-                raise BackendError(
-                    FailureKind.STREAM_CUT,
-                    "The connection to Claude dropped or sent a malformed answer.",
-                    type(exc).__name__,
-                ) from exc
+            except _Failed as failed:
+                outage = failed.outage
+                raise failed.error from failed.__cause__
             else:
                 self._breaker.success()
                 return completion
@@ -111,20 +119,48 @@ class ClaudeBackend:
                 elif self._breaker.state != breaker.CLOSED:
                     self._breaker.neutral()
 
-    async def _stream(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+    async def _with_retries(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+        """Attempts until one succeeds, the failure is final, or the wait is too long."""
+        for attempt in range(self._max_retries + 1):
+            seen = _Observed()
+            try:
+                return await self._stream(request, on_event, seen)
+            except Exception as exc:
+                error = classify(exc, started=seen.started, model=self.settings.model)
+                wait = retry_wait(exc, attempt) if not seen.started else None
+                if wait is None or wait > MAX_RETRY_WAIT or attempt == self._max_retries:
+                    asked = _asked_wait(exc)
+                    if asked:  # say it at once: the router falls back rather than wait
+                        error = BackendError(
+                            error.kind,
+                            f"{error.message.rstrip('.')}: retry in {asked:.0f} s.",
+                            error.detail,
+                        )
+                        on_event(StreamEvent(status=error.message))
+                    raise _Failed(error, _is_outage(exc)) from exc
+                log.info("Claude: %s (%s); retrying in %.1f s", error.message, error.detail, wait)
+                on_event(
+                    StreamEvent(status=f"{error.message.rstrip('.')}, retrying in {wait:.0f} s")
+                )
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    async def _stream(self, request: ChatRequest, on_event: OnEvent, seen: _Observed) -> Completion:
         system: Any = [
             {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
         ]
         cap = min(MAX_ANSWER_CHARS, max(request.max_tokens, 1) * ANSWER_CHARS_PER_TOKEN)
         received = 0
+        parts: list[str] = []
         async with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=request.max_tokens,
             system=system,
             messages=[{"role": "user", "content": request.user}],
         ) as stream:
-            parts: list[str] = []
-            async for text in stream.text_stream:
+            seen.started = True  # Claude answered 200: from here on a failure is a cut stream
+            async for event in stream:
+                text = _delta_text(event)
                 if text:
                     parts.append(text)
                     received += len(text)
@@ -171,20 +207,99 @@ def _status(exc: anthropic.APIStatusError) -> int:
     return status
 
 
-def _is_outage(exc: anthropic.APIError) -> bool:
+def _is_outage(exc: BaseException) -> bool:
     """Failures that say Claude itself is in trouble (the breaker counts these)."""
     return isinstance(exc, anthropic.APIStatusError) and _status(exc) >= 500
 
 
-def _map_error(exc: anthropic.APIError, model: str) -> BackendError:
-    """SDK exceptions → a kind the router acts on and a message without secrets."""
+class _Failed(Exception):
+    """A final failure of the retry loop, carrying whether it counts as an outage."""
+
+    def __init__(self, error: BackendError, outage: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.outage = outage
+
+
+def _delta_text(event: object) -> str:
+    """The text of a `content_block_delta` event; "" for every other event."""
+    delta = getattr(event, "delta", None)
+    if getattr(event, "type", "") == "content_block_delta" and delta is not None:
+        return str(getattr(delta, "text", "") or "")
+    return ""
+
+
+def classify(exc: BaseException, *, started: bool, model: str) -> BackendError:
+    """A failure → a kind the router acts on and a message without secrets.
+
+    Decided by what happened: an error event inside the stream says what it is (its type);
+    any other failure once the answer began is a cut stream; before it, the SDK's status
+    errors carry the HTTP status and anything else is the network or a garbled answer.
+    """
     detail = type(exc).__name__
+    if isinstance(exc, anthropic.APIStatusError):
+        return _map_status(exc, model)
+    if started:
+        return BackendError(
+            FailureKind.STREAM_CUT,
+            "The connection to Claude dropped or sent a malformed answer.",
+            detail,
+        )
     if isinstance(exc, anthropic.APITimeoutError):
         return BackendError(FailureKind.TIMEOUT, "Claude timed out.", detail)
     if isinstance(exc, anthropic.APIConnectionError):
         return BackendError(FailureKind.UNREACHABLE, "Claude is not reachable (network).", detail)
-    if not isinstance(exc, anthropic.APIStatusError):
-        return BackendError(FailureKind.BAD_RESPONSE, "Claude's answer was malformed.", detail)
+    return BackendError(FailureKind.BAD_RESPONSE, "Claude's answer was malformed.", detail)
+
+
+def retry_wait(exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before attempt `attempt + 1`, or None when retrying cannot help.
+
+    Claude's `retry-after` (or `retry-after-ms`) wins; otherwise exponential backoff with
+    jitter. Only failures before any answer arrived are retried: a cut stream is not.
+    """
+    if isinstance(exc, anthropic.APIStatusError):
+        status = _status(exc)
+        if status not in RETRYABLE_STATUS and status < 500:
+            return None
+        asked = _asked_wait(exc)
+        if asked is not None:
+            return asked
+    elif not isinstance(exc, anthropic.APIConnectionError):
+        return None
+    backoff = min(BACKOFF_FIRST * 2.0**attempt, BACKOFF_MAX)
+    return backoff * (1 - 0.25 * random.random())
+
+
+def _asked_wait(exc: BaseException) -> float | None:
+    """The wait Claude asked for in an error response, if any."""
+    if isinstance(exc, anthropic.APIStatusError):
+        return _retry_after(exc.response.headers)
+    return None
+
+
+def _retry_after(headers: Any) -> float | None:
+    """`retry-after-ms`, `retry-after` in seconds, or `retry-after` as an HTTP date."""
+    try:
+        return max(float(headers.get("retry-after-ms", "")) / 1000, 0.0)
+    except ValueError:
+        pass
+    value = str(headers.get("retry-after", "")).strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _map_status(exc: anthropic.APIStatusError, model: str) -> BackendError:
+    detail = type(exc).__name__
     status = _status(exc)
     if status == 401:
         return BackendError(FailureKind.AUTH, "Claude rejected the API key (401).", detail)
@@ -203,9 +318,7 @@ def _map_error(exc: anthropic.APIError, model: str) -> BackendError:
     if status == 413:
         return BackendError(FailureKind.TOO_LARGE, "The request is too large for Claude.", detail)
     if status == 429:
-        after = exc.response.headers.get("retry-after", "")
-        wait = f" (retry after {after} s)" if after else ""
-        return BackendError(FailureKind.RATE_LIMITED, f"Claude is rate-limited{wait}.", detail)
+        return BackendError(FailureKind.RATE_LIMITED, "Claude is rate-limited.", detail)
     if status in (503, 529):
         return BackendError(FailureKind.OVERLOADED, "Claude is overloaded right now.", detail)
     if status == 504:

@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tcp", action="store_true", help="serve over TCP")
     p.add_argument("--host", default="127.0.0.1", help="TCP host (default: loopback)")
     p.add_argument("--port", type=int, default=2087, help="TCP port (default: 2087)")
-    p.add_argument("--log-level", default="INFO", help="stderr log level (default: INFO)")
+    p.add_argument(
+        "--log-level",
+        help="stderr log level (default: INFO when serving, WARNING for doctor/run/usage)",
+    )
     sub = p.add_subparsers(dest="cmd")
     doctor = sub.add_parser("doctor", help="check each backend and print a report")
     _settings_args(doctor)
@@ -78,7 +81,8 @@ def load_cli_settings(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level.upper()
+    cli_command = args.cmd in ("doctor", "run", "usage")
+    level = (args.log_level or ("WARNING" if cli_command else "INFO")).upper()
     logging.basicConfig(stream=sys.stderr, level=level, format=LOG_FORMAT)
     if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
         logging.getLogger("pygls").setLevel(logging.WARNING)
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
         return 0
-    if args.cmd in ("doctor", "run", "usage"):
+    if cli_command:
         from . import cli
 
         return cli.dispatch(args, load_cli_settings(args))

@@ -1,8 +1,10 @@
 """`ladder-lsp doctor | run | usage`: the editor's pipeline from a shell or a script.
 
-`run` goes through the same Engine as the editor (routing, checks, minimal edits) and prints a
-unified diff, or writes it with `--apply`. Exit 0 on success, 1 when no edit was produced,
-2 for bad input.
+`run` goes through the same Engine as the editor (routing, checks, minimal edits) and the same
+delivery path (`delivery.deliver`: the last checks and the ledger row); only its `Sink`
+differs: it prints a unified diff, or writes the file with `--apply` — and only when the file
+on disk is still what the run read. Progress is one updating line on a terminal and silent
+otherwise. Exit 0 on success, 1 when no edit was produced or delivered, 2 for bad input.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import sys
+import time
 from pathlib import Path
+from typing import TextIO
 
 from .actions import find_action
 from .backends.base import BackendError, Tier
 from .config import Settings
-from .edits import apply_line_edits, make_target, unified_diff
+from .delivery import Delivery, Disposition, deliver
+from .edits import LineEdit, apply_line_edits, make_target, unified_diff
 from .jobs import Engine, RunInput, RunOutcome
 from .ledger import Ledger
 from .lsp_text import split_lines
+from .privacy import known_secrets
 from .syntax import enclosing_definition, language_from_path
 
 LOCATION_RE = re.compile(r"^(?P<path>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
@@ -49,7 +56,8 @@ async def run(
         _err(f"unknown action {args.action!r}")
         return 2
     try:
-        text = (await asyncio.to_thread(path.read_bytes)).decode("utf-8")
+        data = await asyncio.to_thread(path.read_bytes)
+        text = data.decode("utf-8")
     except OSError as exc:
         _err(f"cannot read {path}: {exc.strerror}")
         return 2
@@ -73,15 +81,134 @@ async def run(
         path=str(path),
         diagnostics=tuple(args.diagnostic),
         tier=tier,
-        read_file=lambda p: p.read_text(encoding="utf-8") if p.exists() else None,
+        read_file=read_text_file,
     )
+    started = time.monotonic()
+    progress = ProgressLine(sys.stderr)
     try:
-        outcome = await engine.run(inp, lambda msg: print(f"… {msg}", file=sys.stderr))
+        outcome = await engine.run(inp, progress)
     finally:
+        progress.clear()
         await engine.aclose()
-    if engine.ledger is not None:
-        engine.ledger.record_run(inp, outcome, 0.0)
-    return _print_outcome(outcome, path, lines, args.apply)
+    delivery = await deliver(
+        inp,
+        outcome,
+        ShellSink(path, data, apply=args.apply),
+        secrets=known_secrets(settings),
+        ledger=engine.ledger,
+        elapsed=lambda: time.monotonic() - started,
+    )
+    if delivery.disposition.reached_user:
+        if delivery.message:
+            _err(delivery.message)
+        return 0
+    _err(delivery.message)
+    return 1
+
+
+def read_text_file(path: Path) -> str | None:
+    """A file's text, or None when it is missing or not UTF-8 (the engine refuses those)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+class ProgressLine:
+    """Progress as one line rewritten in place on a terminal; nothing when piped or logged."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._shown = False
+
+    def __call__(self, message: str) -> None:
+        if not self._live:
+            return
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        self._stream.write("\r\x1b[K… " + message[: width - 2])
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._shown = False
+
+
+class ShellSink:
+    """Delivery for the CLI: the diff on stdout; with `--apply`, the file written — only when
+    the file on disk is still byte for byte what the run read (an editor or another run may
+    have written it meanwhile)."""
+
+    def __init__(self, path: Path, read: bytes, *, apply: bool) -> None:
+        self._path = path
+        self._read = read
+        self._apply = apply
+
+    async def edit(
+        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+    ) -> Delivery:
+        lines = list(inp.target.lines)
+        new_lines = apply_line_edits(lines, edits)
+        print(unified_diff(display_path(self._path), lines, new_lines), end="")
+        if not self._apply:
+            return Delivery(Disposition.PRINTED, outcome.message)
+        if await asyncio.to_thread(self._path.read_bytes) != self._read:
+            return Delivery(
+                Disposition.STALE,
+                f"{self._path} changed on disk while the model was answering; nothing written.",
+            )
+        await asyncio.to_thread(self._path.write_bytes, "".join(new_lines).encode("utf-8"))
+        return Delivery(Disposition.APPLIED, f"{outcome.message} Applied.")
+
+    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        plan = outcome.new_file
+        assert plan is not None
+        existing = inp.read_file(plan.path) if plan.exists else ""
+        if existing is None:
+            return Delivery(
+                Disposition.BLOCKED,
+                f"{plan.path.name} exists but could not be read as UTF-8 text; nothing written.",
+            )
+        old = split_lines(existing)
+        new = split_lines(existing + plan.insert_text)
+        print(unified_diff(display_path(plan.path), old, new), end="")
+        if not self._apply:
+            return Delivery(Disposition.PRINTED, outcome.message)
+        try:
+            await asyncio.to_thread(_write_test_file, plan.path, existing, plan.exists, new)
+        except FileExistsError:
+            return Delivery(
+                Disposition.STALE, f"{plan.path} changed on disk meanwhile; nothing written."
+            )
+        except OSError as exc:
+            return Delivery(Disposition.BLOCKED, f"could not write {plan.path}: {exc.strerror}")
+        return Delivery(Disposition.APPLIED, f"{outcome.message} Applied.")
+
+    async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        print(outcome.markdown)
+        return Delivery(Disposition.SHOWN, "")
+
+
+def _write_test_file(path: Path, existing: str, exists: bool, new: list[str]) -> None:
+    """Create the file exclusively, or rewrite it only if it still holds `existing`."""
+    if not exists:
+        with open(path, "x", encoding="utf-8") as f:
+            f.write("".join(new))
+        return
+    if path.read_text(encoding="utf-8") != existing:
+        raise FileExistsError(path)
+    path.write_text("".join(new), encoding="utf-8")
+
+
+def display_path(path: Path) -> str:
+    """Paths in diff headers: relative to the working directory when under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _span(
@@ -99,30 +226,6 @@ def _span(
     if last < first + 1 or last > len(lines):
         return f"range {start}-{end} is outside the file or reversed (1-{len(lines)})"
     return first, last
-
-
-def _print_outcome(outcome: RunOutcome, path: Path, lines: list[str], apply: bool) -> int:
-    if outcome.status == "explained":
-        print(outcome.markdown)
-        return 0
-    if outcome.status != "edit":
-        _err(outcome.message)
-        return 1
-    if outcome.new_file is not None:
-        nf = outcome.new_file
-        old = split_lines(nf.path.read_text(encoding="utf-8")) if nf.exists else []
-        new = split_lines("".join(old) + nf.insert_text)
-        print(unified_diff(str(nf.path), old, new), end="")
-        if apply:
-            nf.path.write_text("".join(new), encoding="utf-8")
-        _err(outcome.message)
-        return 0
-    new_lines = apply_line_edits(lines, outcome.edits)
-    print(unified_diff(str(path), lines, new_lines), end="")
-    if apply:
-        path.write_bytes("".join(new_lines).encode("utf-8"))
-    _err(outcome.message + (" Applied." if apply else ""))
-    return 0
 
 
 async def doctor(settings: Settings) -> int:

@@ -425,10 +425,12 @@ def _offset_around(
 
 
 def unified_diff(path: str, old_lines: Sequence[str], new_lines: Sequence[str]) -> str:
-    """A `git diff`-style patch, with the "No newline at end of file" marker where due."""
+    """A `git diff`-style patch, with the "No newline at end of file" marker where due.
+    An absolute path reads `a/tmp/x.py` as git writes it, not `a//tmp/x.py`."""
     out: list[str] = []
+    name = path.lstrip("/")
     for line in difflib.unified_diff(
-        list(old_lines), list(new_lines), fromfile=f"a/{path}", tofile=f"b/{path}"
+        list(old_lines), list(new_lines), fromfile=f"a/{name}", tofile=f"b/{name}"
     ):
         if line.endswith(("\n", "\r")):
             out.append(line)

@@ -236,6 +236,9 @@ class Engine:
         decision = router.decide(inp.spec, self.settings, available, the_score, explicit=inp.tier)
         if decision.tier is None:
             return RunOutcome("failed", decision.refusal)
+        unreadable = await _unreadable_test_file(inp)
+        if unreadable:
+            return RunOutcome("failed", unreadable)
         steps: list[str] = []
         auto = inp.tier is None and self.settings.routing.mode == "auto"
         queue = self._plan(decision.tier, available, explicit=inp.tier is not None)
@@ -283,7 +286,16 @@ class Engine:
                 queue = [t for t in queue if t is not Tier.CLAUDE]
                 if auto and Tier.LOCAL not in tried and available.local_ok:
                     queue = [Tier.LOCAL]
+        if last.status in ("rejected", "no-change") and self._demo_served():
+            from .backends.embedded import DEMO_NOTE
+
+            last = attrs.evolve(last, message=f"{last.message} {DEMO_NOTE}")
         return attrs.evolve(last, steps=tuple(steps), attempts=tuple(attempts))
+
+    def _demo_served(self) -> bool:
+        """The bundled demonstration model served the local tier (first contact, no server)."""
+        served = self._embedded is not None and self.local_backend() is self._embedded
+        return served and bool(getattr(self._embedded, "demo", False))
 
     def _claude_allowed(self, available: router.Availability) -> bool:
         return (
@@ -511,6 +523,20 @@ class Engine:
                 new_file=NewFileEdit(plan.path, existing is not None, insert, line),
             )
         )
+
+
+async def _unreadable_test_file(inp: RunInput) -> str:
+    """Why `tests` cannot extend the test file (it exists but is not UTF-8 text): said before
+    any model is asked, so no tokens are spent on an answer that cannot be delivered."""
+    if inp.spec.id != "tests":
+        return ""
+    path = plan_for(Path(inp.path), inp.language).path
+    if inp.read_file(path) is not None or not await asyncio.to_thread(os.path.lexists, path):
+        return ""
+    return (
+        f"{path.name} exists but is not UTF-8 text, so Ladder cannot extend it; "
+        "nothing was sent to a model."
+    )
 
 
 def _whose(tier: Tier) -> str:

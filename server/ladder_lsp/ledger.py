@@ -1,8 +1,11 @@
 """The usage ledger: one SQLite row per run, the daily Claude budget, and the savings figure.
 
 "Saved by running locally" prices the local tokens at the configured Claude model's rates, so
-the number is what the same work would have cost on Claude. The database is in WAL mode behind
-one lock (one writer), so concurrent runs cannot corrupt it; the file is created user-only.
+the number is what the same work would have cost on Claude; it counts only runs whose result
+reached the user (an edit the editor refused saved nothing). Each row says what became of the
+result (`delivery`: applied, refused, no-answer, cancelled, ...), as the delivery path saw
+it. The database is in WAL mode behind one lock (one writer), so concurrent runs cannot corrupt
+it; the file is created user-only.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from .backends.base import Tier, Usage
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .jobs import RunInput, RunOutcome
 
 log = logging.getLogger(__name__)
 LEDGER_ENV = "LADDER_LEDGER"
@@ -84,6 +86,22 @@ def cost(model: str, usage: Usage) -> float:
     ) / 1_000_000
 
 
+@attrs.frozen
+class RunRecord:
+    """One run as the ledger stores it: plain values, so the store needs no engine types."""
+
+    action: str
+    path: str  # hashed before it is stored
+    status: str  # the engine's result: edit, explained, rejected, failed, no-change, cancelled
+    delivery: str  # what became of it: applied, refused, no-answer, cancelled, ...
+    reached_user: bool  # the result is in the user's hands (savings count only then)
+    tier: Tier | None
+    model: str
+    attempts: tuple[tuple[Tier, str, Usage], ...]  # (tier, model, usage) per model call
+    message: str
+    seconds: float
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -103,7 +121,8 @@ CREATE TABLE IF NOT EXISTS runs (
     saved_usd REAL NOT NULL DEFAULT 0,
     duration_s REAL NOT NULL DEFAULT 0,
     outcome TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT ''
+    reason TEXT NOT NULL DEFAULT '',
+    delivery TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_day ON runs(day);
 """
@@ -131,6 +150,7 @@ class Ledger:
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per run
             self._db.executescript(SCHEMA)
+            _add_missing_columns(self._db)
         except sqlite3.Error:
             self._db.close()
             raise
@@ -151,34 +171,34 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def record_run(self, inp: RunInput, outcome: RunOutcome, seconds: float) -> None:
+    def record(self, run: RunRecord) -> None:
         local = Usage()
         claude = Usage()
         spent = 0.0
-        for attempt in outcome.attempts:
-            if attempt.tier is Tier.CLAUDE:
-                claude = _add(claude, attempt.usage)
-                spent += cost(attempt.model, attempt.usage)
+        for tier, model, usage in run.attempts:
+            if tier is Tier.CLAUDE:
+                claude = _add(claude, usage)
+                spent += cost(model, usage)
             else:
-                local = _add(local, attempt.usage)
-        # Savings count only when the local model delivered the result: local tokens spent
-        # before an escalation (or on a failed run) saved nothing.
-        served_locally = outcome.tier is Tier.LOCAL and outcome.status in ("edit", "explained")
-        saved = cost(self.claude_model, local) if served_locally else 0.0
-        tiers = {a.tier for a in outcome.attempts}
-        status: str = outcome.status
+                local = _add(local, usage)
+        # Savings count only when the local model's result reached the user: local tokens
+        # spent before an escalation, on a failed run or on a refused edit saved nothing.
+        served_locally = run.tier is Tier.LOCAL and run.status in ("edit", "explained")
+        saved = cost(self.claude_model, local) if served_locally and run.reached_user else 0.0
+        tiers = {tier for tier, _, _ in run.attempts}
+        status = run.status
         if status == "edit":
-            status = (
-                "escalated" if Tier.LOCAL in tiers and outcome.tier is Tier.CLAUDE else ("applied")
-            )
+            status = run.delivery
+            if run.delivery == "applied" and Tier.LOCAL in tiers and run.tier is Tier.CLAUDE:
+                status = "escalated"
         now = time.time()
         row = (
             now,
             _day(now),
-            inp.spec.id,
-            _hash(inp.path),
-            outcome.tier.value if outcome.tier else None,
-            outcome.model,
+            run.action,
+            _hash(run.path),
+            run.tier.value if run.tier else None,
+            run.model,
             local.input_tokens,
             local.output_tokens,
             claude.input_tokens,
@@ -187,9 +207,10 @@ class Ledger:
             claude.cache_write_tokens,
             spent,
             saved,
-            seconds,
+            run.seconds,
             status,
-            outcome.message[:500],
+            run.message[:500],
+            run.delivery,
         )
         with self._lock:
             try:
@@ -197,8 +218,8 @@ class Ledger:
                     "INSERT INTO runs (ts, day, action, file_hash, tier, model, "
                     "local_input_tokens, local_output_tokens, claude_input_tokens, "
                     "claude_output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
-                    "saved_usd, duration_s, outcome, reason) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "saved_usd, duration_s, outcome, reason, delivery) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     row,
                 )
                 self._db.commit()
@@ -238,11 +259,17 @@ class Ledger:
                 "local_output_tokens), SUM(claude_input_tokens + claude_output_tokens), "
                 "SUM(cost_usd), SUM(saved_usd) FROM runs GROUP BY day, tier ORDER BY day DESC"
             ).fetchall()
+            delivered = self._db.execute(
+                "SELECT day, delivery, COUNT(*) FROM runs WHERE delivery NOT IN ('', 'none') "
+                "GROUP BY day, delivery"
+            ).fetchall()
         days: dict[str, dict[str, Any]] = {}
         tiers: dict[str, dict[str, float]] = {}
         saved_total = 0.0
         for day, tier, n, local_tok, claude_tok, spent, saved in rows:
-            d = days.setdefault(day, {"day": day, "tiers": {}, "costUsd": 0.0, "savedUsd": 0.0})
+            d = days.setdefault(
+                day, {"day": day, "tiers": {}, "costUsd": 0.0, "savedUsd": 0.0, "deliveries": {}}
+            )
             d["tiers"][tier] = {
                 "runs": n,
                 "localTokens": local_tok,
@@ -255,6 +282,10 @@ class Ledger:
             t["runs"] += n
             t["costUsd"] = round(t["costUsd"] + spent, 4)
             saved_total += saved
+        deliveries: dict[str, int] = {}
+        for day, what, n in delivered:
+            days[day]["deliveries"][what] = n
+            deliveries[what] = deliveries.get(what, 0) + n
         runs = sum(int(t["runs"]) for t in tiers.values())
         local_runs = int(tiers.get("local", {}).get("runs", 0))
         return {
@@ -262,6 +293,7 @@ class Ledger:
             "tiers": tiers,
             "savedUsd": round(saved_total, 4),
             "localShare": round(local_runs / runs, 3) if runs else 0.0,
+            "deliveries": deliveries,
         }
 
     def format_report(self) -> str:
@@ -274,11 +306,41 @@ class Ledger:
                     f"  {tier:<7} {t['runs']:>4} runs  local tok {t['localTokens'] or 0:>8}  "
                     f"claude tok {t['claudeTokens'] or 0:>8}  ${t['costUsd']:.4f}"
                 )
+            if day["deliveries"]:
+                lines.append(f"  results: {_describe(day['deliveries'])}")
         lines.append(
             f"Total saved by running locally: ${report['savedUsd']:.4f}; "
             f"local share of runs: {report['localShare'] * 100:.0f}%"
         )
         return "\n".join(lines)
+
+
+DELIVERY_WORDS = {
+    "applied": "applied",
+    "shown": "shown",
+    "printed": "printed as a diff",
+    "refused": "refused by the editor",
+    "no-answer": "not answered by the editor",
+    "returned": "returned to an editor that cannot apply edits",
+    "stale": "not applied (code changed meanwhile)",
+    "blocked": "blocked by Ladder's checks",
+    "cancelled": "cancelled",
+}
+
+
+def _describe(deliveries: dict[str, int]) -> str:
+    """`{"applied": 3, "refused": 1}` → "3 applied, 1 refused by the editor"."""
+    order = list(DELIVERY_WORDS)
+    keys = sorted(deliveries, key=lambda k: order.index(k) if k in order else len(order))
+    return ", ".join(f"{deliveries[k]} {DELIVERY_WORDS.get(k, k)}" for k in keys)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Ledgers written by earlier versions lack later columns; add them in place."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "delivery" not in have:
+        db.execute("ALTER TABLE runs ADD COLUMN delivery TEXT NOT NULL DEFAULT ''")
+        db.commit()
 
 
 def _add(a: Usage, b: Usage) -> Usage:

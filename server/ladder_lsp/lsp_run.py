@@ -1,8 +1,10 @@
-"""`ladder.run` inside an editor: snapshot → progress → engine → rebase → one applyEdit.
+"""`ladder.run` inside an editor: snapshot → progress → engine → delivery → one message.
 
 Everything that talks LSP for a run lives here: work-done progress (cancellable), both cancel
-paths (progress cancel and `$/cancelRequest`), the versioned WorkspaceEdit, the explain
-document, and the single message that tells the user how it ended.
+paths (progress cancel and `$/cancelRequest`), and the editor's `Sink` for the shared delivery
+path (`delivery.deliver`, which the CLI uses too): the rebased, versioned WorkspaceEdit sent
+with `workspace/applyEdit`, the test file, the explain document. A client that cannot apply
+edits gets the edit back in the command's result instead of a request it would not answer.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import platformdirs
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from .actions import find_action
 from .backends.base import Tier
-from .edits import apply_line_edits, make_target, rebase, shift_edits
+from .delivery import Delivery, Disposition, deliver, record
+from .edits import LineEdit, apply_line_edits, make_target, rebase, shift_edits
 from .jobs import RunInput, RunOutcome
 from .listing import RunArgs
 from .lsp_text import line_edits_to_text_edits, split_lines, to_server_position
@@ -74,9 +76,11 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
             outcome = await ls.engine.run(inp, progress.report)
     except asyncio.CancelledError:
         progress.end("Cancelled")
-        await asyncio.shield(ls.record(inp, RunOutcome("cancelled", "cancelled"), progress.elapsed))
-        _tell(ls, types.MessageType.Info, "Ladder: cancelled; nothing was changed.")
-        return {"applied": False, "tier": None, "model": "", "reason": "cancelled"}
+        cancelled = RunOutcome("cancelled", "cancelled")
+        await asyncio.shield(
+            record(ls.engine.ledger, inp, cancelled, Disposition.CANCELLED, progress.elapsed)
+        )
+        return _cancelled(ls)
     except Exception:
         log.exception("run failed")
         progress.end("Failed")
@@ -91,27 +95,34 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         ls.window_log_message(
             types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))
         )
-    applied, message = await _deliver(ls, inp, args, outcome)
-    message = ls.redact(message)
-    scrubbed = attrs.evolve(
-        outcome, message=ls.redact(outcome.message), steps=tuple(map(ls.redact, outcome.steps))
-    )
-    await ls.record(inp, scrubbed, progress.elapsed)
+    try:
+        delivery = await deliver(
+            inp,
+            outcome,
+            _EditorSink(ls, args.uri),
+            secrets=ls.secrets(),
+            ledger=ls.engine.ledger,
+            elapsed=lambda: progress.elapsed,
+        )
+    except asyncio.CancelledError:
+        return _cancelled(ls)
     ls.send_status()
-    level = (
-        types.MessageType.Info
-        if applied or outcome.status == "explained"
-        else (types.MessageType.Warning)
-    )
-    _tell(ls, level, f"Ladder: {message}")
+    level = types.MessageType.Info if delivery.applied else types.MessageType.Warning
+    _tell(ls, level, f"Ladder: {delivery.message}")
     result: dict[str, Any] = {
-        "applied": applied,
+        "applied": delivery.applied,
         "tier": outcome.tier.value if outcome.tier else None,
         "model": outcome.model,
+        **delivery.extra,
     }
-    if not applied:
-        result["reason"] = message
+    if not delivery.applied:
+        result["reason"] = delivery.message
     return result
+
+
+def _cancelled(ls: LadderServer) -> dict[str, Any]:
+    _tell(ls, types.MessageType.Info, "Ladder: cancelled; nothing was changed.")
+    return {"applied": False, "tier": None, "model": "", "reason": "cancelled"}
 
 
 def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
@@ -150,43 +161,73 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
     )
 
 
-async def _deliver(
-    ls: LadderServer, inp: RunInput, args: RunArgs, outcome: RunOutcome
-) -> tuple[bool, str]:
-    """Send the edit (or the explanation); returns (applied, message for the user)."""
-    if outcome.status == "explained":
-        return await _show_explanation(ls, inp, outcome), outcome.message
-    if outcome.status != "edit":
-        return False, outcome.message
-    if outcome.new_file is not None:
-        if _echoes_secret(ls, outcome.new_file.insert_text, ""):
-            return False, SECRET_REFUSAL
-        async with _one_delivery_at_a_time(str(outcome.new_file.path)):
-            return await _apply_new_file(ls, outcome)
-    async with _one_delivery_at_a_time(args.uri):
-        doc = ls.workspace.text_documents.get(args.uri)
-        if doc is None:
-            return False, "the document was closed while the model was answering; nothing applied."
-        if _echoes_secret(ls, "".join(e.text for e in outcome.edits), doc.source):
-            return False, SECRET_REFUSAL
-        current = split_lines(doc.source)
-        offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
-        if offset is None:
-            return False, (
-                "you changed the code the model was working on, so nothing was applied "
-                "(run the action again)."
+class _EditorSink:
+    """Delivery into the editor: `workspace/applyEdit` for edits, showDocument for answers."""
+
+    def __init__(self, ls: LadderServer, uri: str) -> None:
+        self._ls = ls
+        self._uri = uri
+
+    async def edit(
+        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+    ) -> Delivery:
+        ls, uri = self._ls, self._uri
+        async with _one_delivery_at_a_time(uri):
+            doc = ls.workspace.text_documents.get(uri)
+            if doc is None:
+                return Delivery(
+                    Disposition.STALE,
+                    "the document was closed while the model was answering; nothing applied.",
+                )
+            current = split_lines(doc.source)
+            offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
+            if offset is None:
+                return Delivery(
+                    Disposition.STALE,
+                    "you changed the code the model was working on, so nothing was applied "
+                    "(run the action again).",
+                )
+            text_edits = line_edits_to_text_edits(edits, current, doc.position_codec, offset)
+            version = doc.version  # pygls updates `doc` in place when the editor's change arrives
+            edit = _workspace_edit(ls, uri, version, text_edits)
+            if not ls.features.apply_edit:
+                return _returned(ls, edit, outcome)
+            expected = "".join(apply_line_edits(current, shift_edits(edits, offset)))
+            answer = await _apply(
+                ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, uri) == expected
             )
-        edits = line_edits_to_text_edits(outcome.edits, current, doc.position_codec, offset)
-        version = doc.version  # pygls updates `doc` in place when the editor's change arrives
-        edit = _workspace_edit(ls, args.uri, version, edits)
-        expected = "".join(apply_line_edits(current, shift_edits(outcome.edits, offset)))
-        applied = await _apply(
-            ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, args.uri) == expected
-        )
-        if not applied:
-            return False, "the editor did not apply the edit (the document may have changed)."
-        await _await_change(ls, args.uri, version)
-        return True, outcome.message
+            if answer is not Disposition.APPLIED:
+                return Delivery(answer, _NOT_APPLIED[answer])
+            await _await_change(ls, uri, version)
+            return Delivery(Disposition.APPLIED, outcome.message)
+
+    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        assert outcome.new_file is not None
+        async with _one_delivery_at_a_time(str(outcome.new_file.path)):
+            return await _apply_new_file(self._ls, outcome)
+
+    async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        shown = await _show_explanation(self._ls, inp, outcome)
+        return Delivery(Disposition.SHOWN if shown else Disposition.REFUSED, outcome.message)
+
+
+_NOT_APPLIED = {
+    Disposition.REFUSED: "the editor did not apply the edit (the document may have changed).",
+    Disposition.NO_ANSWER: (
+        "the editor did not answer the edit request, so Ladder cannot tell whether it was "
+        "applied; check the file."
+    ),
+}
+
+
+def _returned(ls: LadderServer, edit: types.WorkspaceEdit, outcome: RunOutcome) -> Delivery:
+    """For clients without `workspace.applyEdit`: the edit goes back in the command result."""
+    return Delivery(
+        Disposition.RETURNED,
+        f"{outcome.message.rstrip('.')}; your editor does not accept edits from a server "
+        '(workspace.applyEdit), so the edit is in the command\'s result ("edit").',
+        {"edit": ls.protocol._converter.unstructure(edit)},
+    )
 
 
 class _Delivery:
@@ -232,7 +273,7 @@ async def _await_change(ls: LadderServer, uri: str, version: int | None) -> None
 def _workspace_edit(
     ls: LadderServer, uri: str, version: int | None, edits: list[types.TextEdit]
 ) -> types.WorkspaceEdit:
-    if _supports_document_changes(ls):
+    if ls.features.document_changes:
         return types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(
@@ -251,10 +292,10 @@ async def _apply(
     edit: types.WorkspaceEdit,
     label: str,
     landed: Callable[[], bool] | None = None,
-) -> bool:
-    """Send the edit and wait for the answer. Some clients (Vim's ALE) apply the edit and send
-    `didChange` but never answer: `landed` recognises the applied text so they are not told
-    their edit failed after a long wait."""
+) -> Disposition:
+    """Send the edit and wait for the answer: applied, refused or no answer. Some clients
+    (Vim's ALE) apply the edit and send `didChange` but never answer: `landed` recognises the
+    applied text so they are not told their edit failed after a long wait."""
     request = asyncio.ensure_future(
         ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
@@ -262,24 +303,27 @@ async def _apply(
     )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + APPLY_TIMEOUT
-    while not request.done():
-        if landed is not None and landed():
-            log.info("the edit landed but the client has not answered workspace/applyEdit")
+    try:
+        while not request.done():
+            if landed is not None and landed():
+                log.info("the edit landed but the client has not answered workspace/applyEdit")
+                return Disposition.APPLIED
+            if loop.time() >= deadline:
+                log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
+                return Disposition.NO_ANSWER
+            await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
+    finally:
+        if not request.done():
             request.cancel()
-            return True
-        if loop.time() >= deadline:
-            request.cancel()
-            log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
-            return False
-        await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
     try:
         result = request.result()
     except Exception as exc:
         log.warning("workspace/applyEdit failed: %s", exc)
-        return False
+        return Disposition.REFUSED
     if not result.applied:
         log.info("client refused the edit: %s", result.failure_reason)
-    return bool(result.applied)
+        return Disposition.REFUSED
+    return Disposition.APPLIED
 
 
 def _text_now(ls: LadderServer, uri: str) -> str | None:
@@ -287,7 +331,7 @@ def _text_now(ls: LadderServer, uri: str) -> str | None:
     return None if doc is None else str(doc.source)
 
 
-async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, str]:
+async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
     plan = outcome.new_file
     assert plan is not None
     uri = from_fs_path(str(plan.path)) or plan.path.as_uri()
@@ -300,21 +344,27 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, 
     if not plan.exists and open_doc is None and await asyncio.to_thread(os.path.lexists, plan.path):
         # there is a file (or a link) Ladder could not read as text: never replace it
         name = plan.path.name
-        return False, f"{name} exists but could not be read as UTF-8 text; nothing written."
-    if not plan.exists and not _supports_create(ls):
+        return Delivery(
+            Disposition.BLOCKED,
+            f"{name} exists but could not be read as UTF-8 text; nothing written.",
+        )
+    features = ls.features
+    if not plan.exists and not features.create_files:
         # The client cannot create files through an edit: write it ourselves, then show it.
         try:
             await asyncio.to_thread(_create_exclusive, plan.path, plan.insert_text)
         except OSError as exc:
-            return False, f"could not create {plan.path}: {exc.strerror or exc}"
+            return Delivery(
+                Disposition.BLOCKED, f"could not create {plan.path}: {exc.strerror or exc}"
+            )
         await _show(ls, uri)
-        return True, outcome.message
+        return Delivery(Disposition.APPLIED, outcome.message)
     changes: list[Any] = []
     if not plan.exists:
         changes.append(
             types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
         )
-    if _supports_document_changes(ls):
+    if features.document_changes:
         changes.append(
             types.TextDocumentEdit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
@@ -326,12 +376,15 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> tuple[bool, 
         edit = types.WorkspaceEdit(document_changes=changes)
     else:
         edit = types.WorkspaceEdit(changes={uri: [insert]})
-    applied = await _apply(ls, edit, "Write tests")
-    return (applied, outcome.message if applied else "the editor did not apply the test file.")
+    if not features.apply_edit:
+        return _returned(ls, edit, outcome)
+    answer = await _apply(ls, edit, "Write tests")
+    if answer is Disposition.APPLIED:
+        return Delivery(answer, outcome.message)
+    return Delivery(answer, "the editor did not apply the test file.")
 
 
 async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome) -> bool:
-    caps = ls.client_capabilities.window
     name = Path(inp.path).stem or "selection"
     header = (
         f"# {name}: lines {inp.target.start_line + 1}-{inp.target.end_line}\n\n"
@@ -340,7 +393,7 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
     )
     markdown = ls.redact(outcome.markdown)
     text = header + markdown + "\n"
-    if caps is not None and caps.show_document is not None and caps.show_document.support:
+    if ls.features.show_document:
         path = _explain_path(name)
         try:
             await asyncio.to_thread(_write_private, path, text)
@@ -353,8 +406,7 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
 
 
 async def _show(ls: LadderServer, uri: str) -> bool:
-    caps = ls.client_capabilities.window
-    if caps is None or caps.show_document is None or not caps.show_document.support:
+    if not ls.features.show_document:
         return False
     try:
         result = await asyncio.wait_for(
@@ -387,19 +439,6 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _supports_document_changes(ls: LadderServer) -> bool:
-    ws = ls.client_capabilities.workspace
-    return bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
-
-
-def _supports_create(ls: LadderServer) -> bool:
-    ws = ls.client_capabilities.workspace
-    ops = ws.workspace_edit.resource_operations if ws and ws.workspace_edit else None
-    return bool(
-        ops and types.ResourceOperationKind.Create in ops and _supports_document_changes(ls)
-    )
-
-
 def _path_of(uri: str) -> str:
     return to_fs_path(uri) or uri
 
@@ -419,15 +458,6 @@ def _tell(ls: LadderServer, level: types.MessageType, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=level, message=ls.redact(message)))
 
 
-def _echoes_secret(ls: LadderServer, new_text: str, old_text: str) -> bool:
-    """The answer would put one of the session's API keys into a file (a model or proxy
-    echoing what it saw); keys already in the file are the user's business."""
-    return any(key in new_text and key not in old_text for key in ls.secrets())
-
-
-SECRET_REFUSAL = "the answer contains one of your API keys, so nothing was applied."
-
-
 class _Progress:
     """Work-done progress when the client supports it; cancelling it cancels the run."""
 
@@ -442,8 +472,7 @@ class _Progress:
 
     @classmethod
     async def start(cls, ls: LadderServer, title: str) -> _Progress:
-        caps = ls.client_capabilities.window
-        if caps is None or not caps.work_done_progress:
+        if not ls.features.work_done_progress:
             return cls(ls, None)
         token = f"ladder-{uuid.uuid4().hex}"
         try:

@@ -4,9 +4,14 @@ look like they hold secrets. Checked before any Claude request, whatever path le
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import urllib.parse
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
@@ -83,3 +88,24 @@ def local_only_reason(path: str, text: str, globs: Iterable[str]) -> str | None:
     if kind:
         return f"the selection seems to contain {kind}"
     return None
+
+
+MIN_SECRET_CHARS = 8  # shorter "keys" (placeholders like "none") are not treated as secrets
+
+
+def known_secrets(settings: Settings, *raw_layers: object) -> tuple[str, ...]:
+    """The API keys a session knows — the parsed settings, the raw settings layers (a key
+    whose layer failed to parse is still a key) and the environment: never shown, logged or
+    written, and never let into the user's code by a model that echoes them."""
+    keys = [
+        settings.local.api_key,
+        settings.claude.api_key,
+        os.environ.get("ANTHROPIC_API_KEY", ""),
+    ]
+    for layer in raw_layers:
+        for section in ("local", "claude"):
+            value = layer.get(section) if isinstance(layer, dict) else None
+            key = value.get("apiKey") if isinstance(value, dict) else None
+            if isinstance(key, str):
+                keys.append(key)
+    return tuple(dict.fromkeys(k for k in keys if len(k) >= MIN_SECRET_CHARS))

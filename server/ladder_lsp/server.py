@@ -21,18 +21,19 @@ from pygls.lsp.server import LanguageServer
 from . import __version__
 from .actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
 from .backends.base import BackendError
+from .capabilities import ClientFeatures, read_features
 from .config import Problem, Settings, merge_raw, parse_settings
-from .jobs import Engine, RunInput, RunOutcome
+from .jobs import Engine
 from .ledger import Ledger
 from .listing import RunArgs, offers
 from .lsp_run import run_command
 from .lsp_text import split_lines
+from .privacy import known_secrets
 from .protocol import LadderProtocol
 from .regions import RegionFinder
 
 log = logging.getLogger(__name__)
 STATUS_NOTIFICATION = "ladder/status"
-MIN_SECRET_CHARS = 8  # shorter "keys" (placeholders like "none") are not redacted
 LINES_CACHE_SIZE = 2  # documents whose split lines listing keeps (bounded: big files are big)
 
 
@@ -42,6 +43,7 @@ class LadderServer(LanguageServer):
         self.init_options: dict[str, Any] = {}
         self.workspace_settings: dict[str, Any] = {}
         self.model_override = ""
+        self.features = ClientFeatures()  # read at initialize
         self.settings = Settings()
         self.engine = Engine(self.settings)
         self.regions = RegionFinder()
@@ -84,8 +86,7 @@ class LadderServer(LanguageServer):
 
     async def pull_configuration(self) -> None:
         """`workspace/configuration` section `ladder` (wins over initializationOptions)."""
-        ws = self.client_capabilities.workspace
-        if not (ws and ws.configuration):
+        if not self.features.configuration:
             return
         folders = list(self.workspace.folders.values())
         items = [types.ConfigurationItem(scope_uri=f.uri, section="ladder") for f in folders]
@@ -104,21 +105,8 @@ class LadderServer(LanguageServer):
         self.workspace_settings = merged
 
     def secrets(self) -> tuple[str, ...]:
-        """The API keys this session knows (every settings layer and the environment): never
-        shown, logged or written, and never let into the user's code by a model that echoes
-        them."""
-        keys = [
-            self.settings.local.api_key,
-            self.settings.claude.api_key,
-            os.environ.get("ANTHROPIC_API_KEY", ""),
-        ]
-        for layer in (self.init_options, self.workspace_settings):
-            for section in ("local", "claude"):
-                value = layer.get(section) if isinstance(layer, dict) else None
-                key = value.get("apiKey") if isinstance(value, dict) else None
-                if isinstance(key, str):
-                    keys.append(key)
-        return tuple(dict.fromkeys(k for k in keys if len(k) >= MIN_SECRET_CHARS))
+        """The API keys this session knows (see `privacy.known_secrets`)."""
+        return known_secrets(self.settings, self.init_options, self.workspace_settings)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets():
@@ -189,15 +177,6 @@ class LadderServer(LanguageServer):
         if job is not None:
             job.cancel()
 
-    async def record(self, inp: RunInput, outcome: RunOutcome, seconds: float) -> None:
-        ledger = self.engine.ledger
-        if ledger is None:
-            return
-        try:
-            await asyncio.to_thread(ledger.record_run, inp, outcome, seconds)
-        except Exception:
-            log.exception("could not record the run in the ledger")
-
 
 CODE_ACTION_KINDS = [REFACTOR_REWRITE, QUICKFIX, REFACTOR, SOURCE]
 
@@ -231,6 +210,7 @@ def create_server() -> LadderServer:
     def on_initialize(ls: LadderServer, params: types.InitializeParams) -> None:
         options = params.initialization_options
         ls.init_options = options if isinstance(options, dict) else {}
+        ls.features = read_features(params.capabilities)
         ls.apply_settings(announce=False)
 
     @server.feature(types.INITIALIZED)
@@ -322,7 +302,7 @@ def create_server() -> LadderServer:
     @server.command("ladder.usage")
     async def ladder_usage(ls: LadderServer) -> dict[str, Any]:
         if ls.engine.ledger is None:
-            return {"days": [], "tiers": {}, "savedUsd": 0.0}
+            return {"days": [], "tiers": {}, "savedUsd": 0.0, "deliveries": {}}
         return await asyncio.to_thread(ls.engine.ledger.usage_report)
 
     @server.command("ladder.debug.stats")
@@ -367,5 +347,4 @@ def debug_stats(ls: LadderServer) -> dict[str, Any]:
 
 
 def _pulls(ls: LadderServer) -> bool:
-    ws = ls.client_capabilities.workspace
-    return bool(ws and ws.configuration)
+    return ls.features.configuration

@@ -60,10 +60,14 @@ def init_options(
         server_env=server_env(Path(os.environ.get("TMPDIR", "/tmp")) / "ladder-e2e"),
     )
 )
-async def client(lsp_client: LanguageClient, init_options: dict[str, Any]) -> AsyncIterator[None]:
+async def client(
+    lsp_client: LanguageClient, init_options: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[None]:
     fix_code_action_structuring(lsp_client)
     lsp_client.editor = Editor(lsp_client)  # type: ignore[attr-defined]
     caps = client_capabilities("visual-studio-code")
+    if request.node.get_closest_marker("without_apply_edit") and caps.workspace:
+        caps.workspace.apply_edit = False  # a client that cannot apply server edits
     await lsp_client.initialize_session(
         types.InitializeParams(capabilities=caps, initialization_options=init_options)
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +42,7 @@ def test_run_prints_the_diff_and_leaves_the_file(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (
-        f"--- a/{cart}\n+++ b/{cart}\n@@ -7,8 +7,8 @@\n"
+        f"--- a{cart}\n+++ b{cart}\n@@ -7,8 +7,8 @@\n"  # a/tmp/..., as git writes it
         " \n     def total(self, items):\n         t = 0\n"
         "-        for i in items:\n-            t = t + i.price * i.qty\n"
         "+        for item in items:\n+            t += item.price * item.qty\n"
@@ -66,6 +68,55 @@ def test_run_apply_writes_the_file(cart: Path, fake_local: FakeLMStudio, tmp_pat
     usage = ladder("usage", tmp=tmp_path)
     assert usage.returncode == 0
     assert "local" in usage.stdout and "1 runs" in usage.stdout
+
+
+def test_piped_output_is_the_result_only(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    """No progress line per update and no HTTP log lines when stderr is not a terminal."""
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    proc = ladder(
+        "run", "refactor", f"{cart}:8-12", "--base-url", fake_local.base_url, tmp=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "ladder-lsp: Refactor by local model (qwen2.5-coder-7b-instruct): 2 line(s) changed."
+    ]
+
+
+def ledger_rows(tmp: Path) -> list[sqlite3.Row]:
+    db = sqlite3.connect(tmp / "ledger.sqlite3")
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def test_apply_goes_through_the_editors_delivery_path(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    """The same last checks and the same ledger row as in the editor: an answer that plants
+    one of the user's API keys is refused, and the run's real duration is recorded."""
+    key = "sk-local-0123456789abcdef-secret"
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"local": {"apiKey": key}}))
+    planted = REFACTORED_TOTAL.replace("t = 0", f"t = 0  # {key}")
+    fake_local.push(Reply(f"```python\n{planted}```"))
+    run = ("run", "refactor", f"{cart}:8-12", "--apply", "--base-url", fake_local.base_url)
+    proc = ladder(*run, "--config", str(config), tmp=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "contains one of your API keys" in proc.stderr
+    assert key not in proc.stdout + proc.stderr
+    assert cart.read_text() == CART
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    assert ladder(*run, "--config", str(config), tmp=tmp_path).returncode == 0
+    blocked, applied = ledger_rows(tmp_path)
+    assert (blocked["delivery"], applied["delivery"]) == ("blocked", "applied")
+    assert blocked["saved_usd"] == 0.0
+    assert applied["duration_s"] > 0, "the run's time is recorded, not 0 s"
+    usage = ladder("usage", tmp=tmp_path)
+    assert "results: 1 applied, 1 blocked by Ladder's checks" in usage.stdout
 
 
 def test_run_failure_exits_non_zero_with_a_reason(

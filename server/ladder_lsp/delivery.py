@@ -1,0 +1,164 @@
+"""The one path from a run's outcome to the user: last checks, hand-over, the ledger row.
+
+The editor (lsp_run) and the shell (cli) differ only in how an edit reaches the file — a
+`workspace/applyEdit` request or a write to disk — so each supplies a `Sink` for that, and
+everything else happens here, once: the answer may not plant an API key the file did not
+hold, what the editor or the CLI did with the edit is recorded as it happened (applied,
+refused, no answer, cancelled, ...), with the run's real duration and the secrets redacted.
+A check added here holds for every face of Ladder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import attrs
+
+from .edits import LineEdit
+from .jobs import RunInput, RunOutcome
+from .ledger import Ledger, RunRecord
+
+log = logging.getLogger(__name__)
+SECRET_REFUSAL = "the answer contains one of your API keys, so nothing was applied."
+
+
+class Disposition(str, enum.Enum):
+    """What became of a run's result."""
+
+    APPLIED = "applied"  # the edit is in the file
+    SHOWN = "shown"  # an explanation reached the user
+    PRINTED = "printed"  # the CLI printed the diff it was asked for (no --apply)
+    REFUSED = "refused"  # the editor answered applied: false (or with an error)
+    NO_ANSWER = "no-answer"  # the editor never answered workspace/applyEdit
+    RETURNED = "returned"  # the client cannot apply edits: the edit went back in the result
+    STALE = "stale"  # the user changed the code under work meanwhile: nothing applied
+    BLOCKED = "blocked"  # Ladder's last check refused it (an API key in the answer, ...)
+    CANCELLED = "cancelled"  # the user cancelled the run
+    NONE = "none"  # nothing to deliver: the run failed, was rejected or changed nothing
+
+    @property
+    def reached_user(self) -> bool:
+        """The result is in the user's hands: only then do local runs count as savings."""
+        return self in (Disposition.APPLIED, Disposition.SHOWN, Disposition.PRINTED)
+
+
+@attrs.frozen
+class Delivery:
+    disposition: Disposition
+    message: str  # one line for the user
+    extra: dict[str, Any] = attrs.field(factory=dict)  # more for a command's result
+
+    @property
+    def applied(self) -> bool:
+        return self.disposition in (Disposition.APPLIED, Disposition.SHOWN)
+
+
+class Sink(Protocol):
+    """How one face of Ladder puts a result in front of the user."""
+
+    async def edit(
+        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+    ) -> Delivery:
+        """Apply line edits to the run's document."""
+
+    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        """Create or extend the test file in `outcome.new_file`."""
+
+    async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        """Show `outcome.markdown`."""
+
+
+async def deliver(
+    inp: RunInput,
+    outcome: RunOutcome,
+    sink: Sink,
+    *,
+    secrets: Iterable[str],
+    ledger: Ledger | None,
+    elapsed: Callable[[], float],
+) -> Delivery:
+    """Hand the outcome to the sink (after the last checks) and record what happened."""
+    keys = tuple(secrets)
+    try:
+        delivery = await _hand_over(inp, outcome, sink, keys)
+    except asyncio.CancelledError:
+        await asyncio.shield(record(ledger, inp, outcome, Disposition.CANCELLED, elapsed(), keys))
+        raise
+    await record(ledger, inp, outcome, delivery.disposition, elapsed(), keys)
+    return attrs.evolve(delivery, message=redact(delivery.message, keys))
+
+
+async def _hand_over(
+    inp: RunInput, outcome: RunOutcome, sink: Sink, keys: tuple[str, ...]
+) -> Delivery:
+    if outcome.status == "explained":
+        return await sink.explanation(inp, outcome)
+    if outcome.status == "cancelled":
+        return Delivery(Disposition.CANCELLED, outcome.message)
+    if outcome.status != "edit":
+        return Delivery(Disposition.NONE, outcome.message)
+    if outcome.new_file is not None:
+        existing = inp.read_file(outcome.new_file.path) or ""
+        if echoes_secret(outcome.new_file.insert_text, existing, keys):
+            return Delivery(Disposition.BLOCKED, SECRET_REFUSAL)
+        return await sink.new_file(inp, outcome)
+    new_text = "".join(text for e in outcome.edits for text in e.new_lines)
+    if echoes_secret(new_text, "".join(inp.target.lines), keys):
+        return Delivery(Disposition.BLOCKED, SECRET_REFUSAL)
+    return await sink.edit(inp, outcome, outcome.edits)
+
+
+def echoes_secret(new_text: str, old_text: str, keys: Iterable[str]) -> bool:
+    """The answer would put an API key into a file (a model or proxy echoing what it saw);
+    keys already in the file are the user's business."""
+    return any(key in new_text and key not in old_text for key in keys)
+
+
+def redact(text: str, keys: Iterable[str]) -> str:
+    for key in keys:
+        text = text.replace(key, "***")
+    return text
+
+
+async def record(
+    ledger: Ledger | None,
+    inp: RunInput,
+    outcome: RunOutcome,
+    disposition: Disposition,
+    seconds: float,
+    keys: tuple[str, ...] = (),
+) -> None:
+    """One ledger row for the run; bookkeeping never fails the user's run."""
+    if ledger is None:
+        return
+    row = record_of(inp, outcome, disposition, seconds, keys)
+    try:
+        await asyncio.to_thread(ledger.record, row)
+    except Exception:
+        log.exception("could not record the run in the ledger")
+
+
+def record_of(
+    inp: RunInput,
+    outcome: RunOutcome,
+    disposition: Disposition,
+    seconds: float,
+    keys: tuple[str, ...] = (),
+) -> RunRecord:
+    """The engine's outcome as the ledger's plain record."""
+    return RunRecord(
+        action=inp.spec.id,
+        path=inp.path,
+        status=outcome.status,
+        delivery=disposition.value,
+        reached_user=disposition.reached_user,
+        tier=outcome.tier,
+        model=outcome.model,
+        attempts=tuple((a.tier, a.model, a.usage) for a in outcome.attempts),
+        message=redact(outcome.message, keys),
+        seconds=seconds,
+    )

@@ -221,10 +221,11 @@ def test_tests_action_never_overwrites_an_unreadable_test_file(
     chosen = work / "proj" / "pkg" / "test_cart.py"
     binary = b"# -*- coding: latin-1 -*-\nGREETING = 'gr\xfc\xdf dich'\n"
     chosen.write_bytes(binary)
-    fake_local.push(Reply(f"```python\n{TESTS_CODE}```"))
+    asked = len(fake_local.chat_requests())
     result, _ = run_hostile(server, work, "tests", AREA, None)
     assert chosen.read_bytes() == binary, "the user's file is intact"
-    assert result["applied"] is False and "could not be read" in result["reason"], result
+    assert result["applied"] is False and "not UTF-8 text" in result["reason"], result
+    assert len(fake_local.chat_requests()) == asked, "no model asked for undeliverable tests"
 
 
 def test_tests_action_does_not_follow_a_planted_link(

@@ -164,6 +164,18 @@ class ChecksSettings:
 
 
 @attrs.frozen
+class EditsSettings:
+    apply_edit: str = _setting(
+        "applyEdit",
+        "auto",
+        "auto: send edits with workspace/applyEdit when the client declares it can apply them, "
+        "else return the edit in the command's result; always: send them anyway (Vim's ALE "
+        "applies server edits although it declares applyEdit false).",
+        enum_values=("auto", "always"),
+    )
+
+
+@attrs.frozen
 class LedgerSettings:
     path: str = _setting(
         "path", "", "SQLite usage ledger; empty = the user state directory.", scope="machine"
@@ -179,6 +191,7 @@ class Settings:
     budget: BudgetSettings = attrs.field(factory=BudgetSettings)
     actions: ActionsSettings = attrs.field(factory=ActionsSettings)
     checks: ChecksSettings = attrs.field(factory=ChecksSettings)
+    edits: EditsSettings = attrs.field(factory=EditsSettings)
     ledger: LedgerSettings = attrs.field(factory=LedgerSettings)
 
 

@@ -190,7 +190,7 @@ class _EditorSink:
             text_edits = line_edits_to_text_edits(edits, current, doc.position_codec, offset)
             version = doc.version  # pygls updates `doc` in place when the editor's change arrives
             edit = _workspace_edit(ls, uri, version, text_edits)
-            if not ls.features.apply_edit:
+            if not _sends_edits(ls):
                 return _returned(ls, edit, outcome)
             expected = "".join(apply_line_edits(current, shift_edits(edits, offset)))
             answer = await _apply(
@@ -218,6 +218,12 @@ _NOT_APPLIED = {
         "applied; check the file."
     ),
 }
+
+
+def _sends_edits(ls: LadderServer) -> bool:
+    """Whether to send `workspace/applyEdit`: the client declares it (or the user says it
+    applies edits anyway, `edits.applyEdit: always`)."""
+    return ls.features.apply_edit or ls.settings.edits.apply_edit == "always"
 
 
 def _returned(ls: LadderServer, edit: types.WorkspaceEdit, outcome: RunOutcome) -> Delivery:
@@ -376,7 +382,7 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
         edit = types.WorkspaceEdit(document_changes=changes)
     else:
         edit = types.WorkspaceEdit(changes={uri: [insert]})
-    if not features.apply_edit:
+    if not _sends_edits(ls):
         return _returned(ls, edit, outcome)
     answer = await _apply(ls, edit, "Write tests")
     if answer is Disposition.APPLIED:

@@ -185,3 +185,18 @@ async def test_a_client_that_cannot_apply_edits_gets_the_edit_in_the_result(
     assert "t += item.price * item.qty" in new_text
     assert any("the edit is in the command's result" in m for m in lsp.messages())
     assert (await lsp.command("ladder.usage"))["deliveries"] == {"returned": 1}
+
+
+@pytest.mark.without_apply_edit
+@pytest.mark.settings({"edits": {"applyEdit": "always"}})
+async def test_apply_edit_always_sends_edits_to_a_client_that_does_not_declare_it(
+    lsp: Editor, fake_local: FakeLMStudio
+) -> None:
+    """Vim's ALE applies server edits but declares applyEdit false: the user opts in."""
+    fake_local.push(GOOD)
+    lsp.open(URI, CART)
+    result = await lsp.execute(
+        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
+    )
+    assert result["applied"] is True and "edit" not in result, result
+    assert len(lsp.applied) == 1

@@ -6,7 +6,11 @@ call ale#linter#Define('python', {
 \   'executable': 'ladder-lsp',
 \   'command': '%e',
 \   'project_root': {buffer -> fnamemodify(bufname(buffer), ':p:h')},
-\   'initialization_options': {'local': {'baseUrl': 'http://localhost:1234/v1'}},
+\   'initialization_options': {
+\       'local': {'baseUrl': 'http://localhost:1234/v1'},
+\       'edits': {'applyEdit': 'always'},
+\   },
 \})
 let g:ale_linters = {'python': ['ladder']}
+" ALE applies the server's edits but declares workspace.applyEdit false: 'always' sends them.
 " Select code, then :ALECodeAction (ALE lists the actions and asks for a number).

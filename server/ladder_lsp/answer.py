@@ -82,7 +82,10 @@ _WRAPPER_TAG = re.compile(
 )
 _FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
 _FENCE_ANYWHERE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
-_FENCE_NOISE = re.compile(r"^\s*(?:```|~~~)")
+_FENCE_NOISE = re.compile(r"^(?P<indent>\s*)(?:```|~~~)")
+# CommonMark: a fence is indented at most 3 columns (more, relative to where the block's
+# fence stands, is the code's own indentation: a docstring's Markdown example).
+_MAX_FENCE_INDENT = 3
 _BOLD_TITLE = re.compile(r"^\*\*[^*]+\*\*")
 _INLINE_ONLY = re.compile(r"^(`+)[ ]?(?P<code>[^`\n](?:.*?[^`])?)[ ]?\1$")
 _INLINE_SPAN = re.compile(r"(`+)(?P<code>[^`\n]+?)\1")
@@ -204,17 +207,24 @@ def _fenced_blocks(lines: list[str], language: str) -> list[_Block]:
             continue
         fence = match.group("fence")
         indent = len(match.group("indent"))
-        closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        deepest = _indent_width(match.group("indent")) + _MAX_FENCE_INDENT
+        closing = re.compile(rf"^(?P<indent>[ \t]*){re.escape(fence[0])}{{{len(fence)},}}\s*$")
         body: list[str] = []
         row += 1
         closed = False
         while row < len(lines):
-            if closing.match(lines[row]):
+            close = closing.match(lines[row])
+            if close and _indent_width(close.group("indent")) <= deepest:
                 closed = True
                 row += 1
                 break
             reopened = _FENCE_OPEN.match(lines[row])
-            if reopened and reopened.group("info") and reopened.group("fence") == fence:
+            if (
+                reopened
+                and reopened.group("info")
+                and reopened.group("fence") == fence
+                and _indent_width(reopened.group("indent")) <= deepest
+            ):
                 closed = True  # the model forgot to close before opening the next block
                 break
             body.append(_remove_indent(lines[row], indent))
@@ -227,10 +237,25 @@ def _fenced_blocks(lines: list[str], language: str) -> list[_Block]:
                 closed = True
         tag = _info_tag(match.group("info"))
         if len(fence) == 3:  # longer fences may quote ``` lines on purpose
-            body = [line for line in body if not _FENCE_NOISE.match(line)]
+            body = [line for line in body if not _stray_fence(line)]
         blocks.append(_Block(tag, tuple(body), closed, "\n".join(prose)))
         prose = []
     return blocks
+
+
+def _indent_width(indent: str) -> int:
+    """Columns of leading blanks, a tab counting to the next multiple of 4 (CommonMark)."""
+    width = 0
+    for char in indent:
+        width = width + 4 - width % 4 if char == "\t" else width + 1
+    return width
+
+
+def _stray_fence(line: str) -> bool:
+    """A fence marker inside a block that did not close it (`~~~` in a ``` block). Indented
+    4 columns or more it is code (a Markdown example in a docstring), not Markdown."""
+    match = _FENCE_NOISE.match(line)
+    return match is not None and _indent_width(match.group("indent")) <= _MAX_FENCE_INDENT
 
 
 def _info_tag(info: str) -> str:

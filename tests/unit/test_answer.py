@@ -432,3 +432,36 @@ def test_unterminated_fence_is_noted_for_the_logs() -> None:
     assert "unterminated" in result.reason
     closed = extract_code(f"```python\n{NEW}\n```", language="python", original=ORIGINAL)
     assert "unterminated" not in closed.reason
+
+
+DOCSTRING_WITH_EXAMPLE = '''\
+def total(items):
+    """Sum of price times quantity.
+
+    ```
+    total([Item(2, 3)])  # 6
+    ```
+    """
+    return sum(item.price * item.qty for item in items)'''
+
+
+@pytest.mark.parametrize("fence", ["```", "~~~"])
+def test_a_fence_indented_four_columns_is_code_not_the_closing_fence(fence: str) -> None:
+    """CommonMark closes a fence indented at most 3 columns: a docstring's own Markdown
+    example (indented with the code) must survive whole."""
+    code = DOCSTRING_WITH_EXAMPLE.replace("```", fence)
+    answer = f"Here it is:\n\n{fence}python\n{code}\n{fence}\n\nThe docstring has an example."
+    assert extract_code(answer, language="python", original=ORIGINAL).code == code
+
+
+def test_a_fence_indented_in_a_list_item_keeps_its_docstring_example() -> None:
+    nested = "\n".join(f"   {line}" if line else "" for line in DOCSTRING_WITH_EXAMPLE.split("\n"))
+    answer = f"1. Document it:\n\n   ```python\n{nested}\n   ```"
+    assert extract_code(answer, language="python", original=ORIGINAL).code == (
+        DOCSTRING_WITH_EXAMPLE
+    )
+
+
+def test_a_fence_indented_three_columns_still_closes() -> None:
+    answer = f"```python\n{NEW}\n   ```\nExplanation: shorter."
+    assert extract_code(answer, language="python", original=ORIGINAL).code == NEW

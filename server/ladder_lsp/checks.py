@@ -13,6 +13,7 @@ name what is wrong with the answer, not what the user did.
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import re
 import textwrap
@@ -130,11 +131,55 @@ _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})")
 
 def check_markdown(ctx: CheckContext) -> str | None:
     """A fence line inside the code means extraction took Markdown for code."""
-    old = sum(1 for line in ctx.old_block.splitlines() if _FENCE_LINE.match(line))
-    new = sum(1 for line in ctx.new_block.splitlines() if _FENCE_LINE.match(line))
-    if new > old:
+    if _fence_lines(ctx.new_block, ctx.language) > _fence_lines(ctx.old_block, ctx.language):
         return "the answer's code contains Markdown fences"
     return None
+
+
+def _fence_lines(block: str, language: str) -> int:
+    """Fence-like lines outside string literals: a Python docstring may hold a Markdown
+    example with its own fences, and that is code."""
+    lines = syntax.normalize_newlines(block).split("\n")
+    fences = {number for number, line in enumerate(lines, 1) if _FENCE_LINE.match(line)}
+    if fences and language.lower() == "python":
+        fences -= _python_string_lines(block)
+    return len(fences)
+
+
+def _python_string_lines(block: str) -> frozenset[int]:
+    """Line numbers (1-based) inside multi-line string literals; none when the block does
+    not parse alone (then every fence counts, the strict reading)."""
+    tree = _python_tree(_dedented(block))
+    if not isinstance(tree, ast.Module):
+        return frozenset()
+    return frozenset(
+        number
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and node.end_lineno
+        for number in range(node.lineno + 1, node.end_lineno + 1)
+    )
+
+
+# C0/C1 controls other than tab and line breaks (ANSI escapes, backspace, NUL), the
+# bidirectional controls of "Trojan Source" (CVE-2021-42574) and invisible characters that
+# make code read differently from how it runs. ZWJ/ZWNJ (U+200C/D) are left out: emoji and
+# several scripts need them in strings.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def check_invisible(ctx: CheckContext) -> str | None:
+    """Control characters the original did not have: they hide what the code does (a
+    reversed string, a terminal escape), and a reviewer cannot see them in the diff."""
+    before = collections.Counter(_INVISIBLE.findall(ctx.old_block))
+    added = collections.Counter(_INVISIBLE.findall(ctx.new_block)) - before
+    if not added:
+        return None
+    names = ", ".join(f"U+{ord(char):04X}" for char in sorted(added)[:3])
+    more = ", …" if len(added) > 3 else ""
+    return f"the answer adds invisible or bidirectional control characters ({names}{more})"
 
 
 _COMMENT_BODY = re.compile(
@@ -266,13 +311,16 @@ def check_repeated_context(ctx: CheckContext) -> str | None:
 # --- Python helpers -------------------------------------------------------------------
 
 
+BOM = "\ufeff"  # a file's encoding mark, not code: Python's decoder drops it before compiling
+
+
 @functools.lru_cache(maxsize=4)  # trees of whole documents are large
 def _python_tree(text: str) -> ast.Module | SyntaxError:
     """Parsed once per text: several checks (and retries of one request) share it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(text)
+            return ast.parse(text.removeprefix(BOM))
     except SyntaxError as exc:
         return exc
     except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, deep nesting
@@ -286,7 +334,7 @@ def _python_compile_error(text: str) -> SyntaxError | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, "<ladder>", "exec", dont_inherit=True)
+            compile(text.removeprefix(BOM), "<ladder>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         return exc
     except (ValueError, MemoryError, RecursionError) as exc:
@@ -437,6 +485,7 @@ def check_syntax(ctx: CheckContext) -> str | None:
 for _check in (
     check_truncated,
     check_empty,
+    check_invisible,
     check_unchanged,
     check_markdown,
     check_placeholders,

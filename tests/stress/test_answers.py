@@ -296,8 +296,13 @@ def test_control_characters_stay_inside_the_target(
         "return t", f'return t  # "{char}"'
     )
     fake_local.push(Reply(f"```python\n{answer}```"))
-    result, _ = run_hostile(server, work, "refactor", TOTAL, (7, 12))
+    result, told = run_hostile(server, work, "refactor", TOTAL, (7, 12))
     RESULTS.add("answers", control_char_answers_applied=int(bool(result["applied"])))
+    assert result["applied"] is False, result
+    assert server.docs[cart_uri(work)].text == CART
+    if name != "lone-cr":  # a lone CR is a line break: it splits the line (a syntax error)
+        shown = f"U+{ord(char[0]):04X}"
+        assert any("invisible or bidirectional" in m and shown in m for m in told), told
 
 
 def test_answer_echoing_the_prompt(server: LspServer, fake_local: FakeLMStudio, work: Path) -> None:

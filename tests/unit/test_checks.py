@@ -120,6 +120,66 @@ def test_markdown_fence_in_code() -> None:
     assert checks.check_markdown(ctx(NEW_BLOCK)) is None
 
 
+EXAMPLE = '        """The total.\n\n        ```\n        cart.total()\n        ```\n        """\n'
+DOCUMENTED = NEW_BLOCK.replace(":\n", ":\n" + EXAMPLE, 1)
+
+
+def test_fences_of_a_docstring_example_are_code() -> None:
+    documented = ctx(DOCUMENTED, old_block=NEW_BLOCK, action="docstring")
+    assert checks.check_markdown(documented) is None
+    assert run_checks(documented) == []
+    leaked = DOCUMENTED + "    ```\n"  # a fence outside the string still counts
+    assert checks.check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u202e", "U+202E"),  # right-to-left override: Trojan Source
+        ("\u2066", "U+2066"),
+        ("\x1b", "U+001B"),  # ANSI escape
+        ("\x00", "U+0000"),
+        ("\x08", "U+0008"),
+        ("\u200b", "U+200B"),
+        ("\u2028", "U+2028"),
+        ("\ufeff", "U+FEFF"),
+    ],
+)
+def test_added_invisible_or_bidi_characters_are_rejected(char: str, name: str) -> None:
+    sneaky = NEW_BLOCK.replace("return sum", f'access = "user{char}"  # admin\n        return sum')
+    expected = f"the answer adds invisible or bidirectional control characters ({name})"
+    assert checks.check_invisible(ctx(sneaky)) == expected
+    assert expected in run_checks(ctx(sneaky))
+
+
+def test_control_characters_already_in_the_original_are_fine() -> None:
+    old = OLD_BLOCK.replace("result = 0", "result = 0  # \u202eRTL note\u2069, tab\there")
+    new = NEW_BLOCK.replace("return sum", "# \u202eRTL note\u2069\n        return sum")
+    assert checks.check_invisible(ctx(new, old_block=old)) is None
+    twice = new.replace("# \u202e", "# \u202e\u202e")
+    assert checks.check_invisible(ctx(twice, old_block=old)) == (
+        "the answer adds invisible or bidirectional control characters (U+202E)"
+    )
+    family = 'family = "\U0001f468\u200d\U0001f469"\n        return sum'
+    emoji = NEW_BLOCK.replace("return sum", family)
+    assert checks.check_invisible(ctx(emoji)) is None  # ZWJ joins emoji: not hidden code
+
+
+def test_several_added_characters_are_named_in_order() -> None:
+    sneaky = NEW_BLOCK.replace("return sum", 'x = "\u202e\x1b\u200b\u2066"\n        return sum')
+    assert checks.check_invisible(ctx(sneaky)) == (
+        "the answer adds invisible or bidirectional control characters (U+001B, U+200B, U+202E, …)"
+    )
+
+
+def test_a_file_bom_does_not_make_python_a_syntax_error() -> None:
+    bom = ctx(head="\ufeff" + HEAD)
+    assert checks.check_syntax(bom) is None
+    broken = ctx(NEW_BLOCK.replace("return sum(", "return sum(("), head="\ufeff" + HEAD)
+    reason = checks.check_syntax(broken)
+    assert reason is not None and reason.startswith("syntax error at line")
+
+
 @pytest.mark.parametrize(
     ("language", "line"),
     [
@@ -299,20 +359,23 @@ def test_repeated_context_ignores_short_lines_and_new_files() -> None:
 # --- per-action guards in the registry ----------------------------------------------------
 
 
+COMMON = len(checks._REGISTRY[None])
+
+
 def test_every_edit_action_has_its_guards_after_the_common_checks() -> None:
-    common = checks.checks_for("refactor")[:7]
-    assert checks.check_syntax in common
+    common = checks.checks_for("refactor")[:COMMON]
+    assert checks.check_syntax in common and checks.check_invisible in common
     for action in ("docstring", "refactor", "fix", "tests"):
         found = checks.checks_for(action)
-        assert found[:7] == common
-        assert len(found) > 7, action
+        assert found[:COMMON] == common
+        assert len(found) > COMMON, action
     assert checks.checks_for("explain") == ()
 
 
 def test_custom_actions_get_the_custom_guards_only_with_a_prompt() -> None:
-    assert checks.checks_for("my-action") == checks.checks_for("refactor")[:7]
+    assert checks.checks_for("my-action") == checks.checks_for("refactor")[:COMMON]
     custom = checks.checks_for("my-action", custom=True)
-    assert custom[7:] == tuple(checks._REGISTRY[checks.guards.CUSTOM])
+    assert custom[COMMON:] == tuple(checks._REGISTRY[checks.guards.CUSTOM])
     renamed = ctx(
         "    def total(self, things):\n        return sum(i.price for i in things)\n",
         action="my-action",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from ladder_lsp import guards, syntax
+from ladder_lsp.edits import BOM  # Python's decoder drops a file's BOM before compiling
 from ladder_lsp.guards import python_ast
 
 
@@ -309,9 +310,6 @@ def check_repeated_context(ctx: CheckContext) -> str | None:
 
 
 # --- Python helpers -------------------------------------------------------------------
-
-
-BOM = "\ufeff"  # a file's encoding mark, not code: Python's decoder drops it before compiling
 
 
 @functools.lru_cache(maxsize=4)  # trees of whole documents are large

@@ -21,6 +21,7 @@ import attrs
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _TAB_WIDTH = 4
+BOM = "\ufeff"  # a file's byte-order mark: part of the file, never of the code
 
 
 def split_lines(text: str) -> list[str]:
@@ -99,6 +100,8 @@ def make_target(
     if not snapshot:
         return Target(uri, version, (), 0, 0)
     first, last = sorted((_clamp(snapshot, start), _clamp(snapshot, end)))
+    if snapshot[0].startswith(BOM):  # a selection from the file's start begins after it
+        first, last = max(first, (0, 1)), max(last, (0, 1))
     prefix = line_content(snapshot[first[0]])[: first[1]]
     if last[0] > first[0] and last[1] == 0:
         end_line, suffix = last[0], ""
@@ -176,8 +179,22 @@ def build_block(target: Target, code: str) -> list[str]:
     indentation (its least-indented non-blank line, normally the first), in the file's
     tabs or spaces and indent width. Lines end with the document's ending; the block's last
     line keeps its own (none at EOF). Blank lines carry no whitespace. Blank lines at the
-    edges of a whole-line selection are kept, so surrounding spacing does not churn.
+    edges of a whole-line selection are kept, so surrounding spacing does not churn. A BOM
+    at the start of the file stays there (models never answer with one).
     """
+    if target.start_line == 0 and target.lines and target.lines[0].startswith(BOM):
+        plain = attrs.evolve(
+            target,
+            lines=(target.lines[0][len(BOM) :], *target.lines[1:]),
+            prefix=target.prefix.removeprefix(BOM),
+        )
+        block = _build_block(plain, code.removeprefix(BOM))
+        # with line 1 deleted, the bare mark joins the next line: the file still starts with it
+        return [BOM + block[0], *block[1:]] if block else [BOM]
+    return _build_block(target, code)
+
+
+def _build_block(target: Target, code: str) -> list[str]:
     old = [line_content(line) for line in target.block_lines]
     code_lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     code_lines = [line if line.strip() else "" for line in code_lines]

@@ -256,6 +256,36 @@ def test_edit_range_at_eof_without_newline() -> None:
     assert edit_range(["a\n", "b\n"], LineEdit(0, 1, ("x\n",))) == ((0, 0), (1, 0), "x\n")
 
 
+# --- byte-order mark --------------------------------------------------------------------
+
+BOM_DOC = "\ufeffimport os\nimport sys\n\n\ndef main():\n    return os.getcwd()\n"
+
+
+@pytest.mark.parametrize("answer_bom", ["", "\ufeff"], ids=["plain answer", "echoed BOM"])
+def test_an_edit_of_line_one_keeps_the_bom(answer_bom: str) -> None:
+    target = make_target("u", 1, doc_lines(BOM_DOC), (0, 0), (2, 0))
+    assert target.selected_text == "import os\nimport sys"  # the mark is not sent as code
+    result = apply(target, f"{answer_bom}import os\nimport sys  # noqa")
+    assert result == BOM_DOC.replace("import sys", "import sys  # noqa")
+    assert edits_for(target, "import sys\nimport os") == [
+        LineEdit(0, 2, ("\ufeffimport sys\n", "import os\n"))
+    ]
+
+
+def test_a_partial_first_line_and_a_deleted_first_line_keep_the_bom() -> None:
+    target = make_target("u", 1, doc_lines(BOM_DOC), (0, 8), (0, 10))  # the BOM is a column
+    assert target.selected_text == "os"
+    assert apply(target, "pathlib") == BOM_DOC.replace("import os", "import pathlib")
+    first = make_target("u", 1, doc_lines(BOM_DOC), (0, 0), (1, 0))
+    assert apply(first, "").startswith("\ufeffimport sys\n")
+
+
+def test_indented_code_on_line_one_of_a_bom_file_is_reindented() -> None:
+    lines = doc_lines("\ufeff    x = 1\n    y = 2\n")
+    target = make_target("u", 1, lines, (0, 0), (2, 0))
+    assert apply(target, "x = 10\ny = 2") == "\ufeff    x = 10\n    y = 2\n"
+
+
 # --- rebase -----------------------------------------------------------------------------
 
 

@@ -9,8 +9,10 @@ from ladder_lsp.edits import (
     Target,
     apply_line_edits,
     build_block,
+    carry,
     edit_range,
     edits_for,
+    line_content,
     make_target,
     minimal_edits,
     rebase,
@@ -343,6 +345,101 @@ def test_rebase_duplicate_line_inserted_right_above() -> None:
     # Inserting a copy of the target's first line above it is ambiguous; text decides.
     target = make_target("u", 1, doc_lines("x\nb\nc\ny\n"), (1, 0), (3, 0))
     assert rebase(target, ["x\n", "b\n", "b\n", "c\n", "y\n"]) == 1
+
+
+# --- carry: edits onto what the user has now ----------------------------------------------
+
+SUM_LINE = "result = sum(item.price for item in self.items)"
+SUM_BODY = f"def total(self):\n    {SUM_LINE}\n    return result"
+ONE_LINER = "def total(self):\n    return sum(item.price for item in self.items)"
+
+
+def typed_at_end_of_last_line(target: Target, text: str = "  # keep me") -> list[str]:
+    current = list(target.lines)
+    last = target.end_line - 1
+    current[last] = line_content(current[last]) + text + "\n"
+    return current
+
+
+def test_typing_after_a_whole_line_selection_keeps_the_typed_text() -> None:
+    target = method_target()
+    current = typed_at_end_of_last_line(target)
+    edits = edits_for(target, SUM_BODY)
+    assert rebase(target, current) is None  # an offset alone would overwrite the typing
+    carried = carry(target, edits, current)
+    assert carried is not None
+    result = "".join(apply_line_edits(current, carried))
+    assert result == CLASS_DOC.replace(
+        "        result = 0\n        for item in self.items:\n            result += item.price\n"
+        "        return result\n",
+        f"        {SUM_LINE}\n        return result  # keep me\n",
+    )
+    assert all(e.end_line <= 5 for e in carried)  # the typed line is not even touched
+
+
+def test_typing_after_a_rewritten_last_line_stays_after_the_new_code() -> None:
+    target = method_target()
+    current = typed_at_end_of_last_line(target)
+    carried = carry(target, edits_for(target, ONE_LINER), current)
+    assert carried is not None
+    result = apply_line_edits(current, carried)
+    assert result[1:3] == [
+        "    def total(self):\n",
+        "        return sum(item.price for item in self.items)  # keep me\n",
+    ]
+    assert result[3:] == list(target.lines[6:])
+
+
+def test_typing_after_a_selection_that_ends_mid_line() -> None:
+    lines = doc_lines("def f(a, b):\n    return compute(a, b)\n")
+    target = make_target("u", 1, lines, (1, 19), (1, 20))  # the second `a`
+    assert (target.selected_text, target.suffix) == ("a", ", b)")
+    for typed, after in [
+        ("    return compute(a, b, c)\n", "    return compute(alpha, b, c)\n"),
+        ("    return compute(a)\n", "    return compute(alpha)\n"),  # deleted after it
+        ("    return compute(a, b)  # hi\n", "    return compute(alpha, b)  # hi\n"),
+    ]:
+        current = [lines[0], typed]
+        carried = carry(target, edits_for(target, "alpha"), current)
+        assert carried is not None, typed
+        assert apply_line_edits(current, carried) == [lines[0], after]
+
+
+def test_typing_above_and_after_the_selection_at_once() -> None:
+    target = method_target()
+    current = ["import math\n", *typed_at_end_of_last_line(target)]
+    carried = carry(target, edits_for(target, ONE_LINER), current)
+    assert carried is not None
+    result = apply_line_edits(current, carried)
+    assert result[0] == "import math\n"
+    assert result[3] == "        return sum(item.price for item in self.items)  # keep me\n"
+
+
+def test_carry_refuses_typing_in_the_code_under_work() -> None:
+    target = method_target()
+    edits = edits_for(target, ONE_LINER)
+    inside = list(target.lines)
+    inside[5] = "        return  result\n"  # before the selection's end
+    assert carry(target, edits, inside) is None
+    split = list(target.lines)
+    split[5:6] = ["        return result\n", "  # typed\n"]  # Enter: a new line below is fine
+    assert carry(target, edits, split) is not None
+    first = typed_at_end_of_last_line(target)
+    first[2] = "        result = 1\n"
+    assert carry(target, edits, first) is None
+    crlf = list(target.lines)
+    crlf[5] = "        return result\r\n"
+    assert carry(target, edits, crlf) is None
+    deleted = carry(target, edits_for(target, ""), typed_at_end_of_last_line(target))
+    assert deleted is None  # the new code has no line to keep the typing on
+
+
+def test_carry_of_an_untouched_document_shifts_like_rebase() -> None:
+    target = method_target()
+    edits = edits_for(target, ONE_LINER)
+    assert carry(target, edits, list(target.lines)) == edits
+    above = ["# header\n", *target.lines]
+    assert carry(target, edits, above) == shift_edits(edits, 1)
 
 
 # --- unified diff -----------------------------------------------------------------------

@@ -16,8 +16,17 @@ from .actions import ActionSpec
 from .backends.base import ChatRequest
 
 CHARS_PER_TOKEN = 3.5
-MIN_ANSWER_TOKENS = 512
+MIN_ANSWER_TOKENS = 512  # the least an answer gets: below it the prompt is too large
+MAX_ANSWER_TOKENS = 32_000  # within every current Claude model's output limit
 PROMPT_MARGIN_TOKENS = 256
+_ROUNDING_TOKENS = 4  # estimates of the joined prompt exceed the sum of its parts' by this
+# The answer, per token of the selected code: a rewrite may grow, a docstring adds prose,
+# tests are several times the code under test, an explanation is about as long.
+_ANSWER_FACTOR = {"docstring": 2.5, "tests": 4.0, "explain": 1.5}
+_EDIT_FACTOR = 2.0
+# plus room for what surrounds the code: a fence, a lead-in line, a short reasoning preamble
+_ANSWER_HEADROOM = {"tests": 1024}
+_EDIT_HEADROOM = 512
 IMPORT_RE = re.compile(
     r"^\s*(import\s|from\s+\S+\s+import\s|#include\s|use\s|using\s|require\(|package\s|"
     r"const\s+\w+\s*=\s*require\()"
@@ -39,6 +48,13 @@ TESTS_RULES = (
     "exactly one fenced code block and nothing else. Use the project's usual test framework "
     "for the language (pytest for Python)."
 )
+
+
+@attrs.frozen
+class BuiltRequest(ChatRequest):
+    """A request as `build` made it, with what the user must hear about it."""
+
+    trimmed: str = ""  # which context lines were left out to fit the window; "" if none
 
 
 class PromptTooLarge(Exception):
@@ -70,27 +86,39 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
-def answer_budget(code: str, spec: ActionSpec) -> int:
-    """Room for the answer: a rewrite is about as long as the code, docs and tests longer."""
-    base = estimate_tokens(code)
-    factor = {"docstring": 2.0, "tests": 3.0, "explain": 1.0}.get(spec.id, 1.5)
-    return max(MIN_ANSWER_TOKENS, int(base * factor) + 128)
+def answer_budget(code: str, spec: ActionSpec, room: int | None = None) -> int:
+    """Tokens to allow for the answer: sized from the selected code, so a long function is
+    not cut off at a fixed limit, and never more than `room` (what the context window
+    leaves after the prompt)."""
+    factor = _ANSWER_FACTOR.get(spec.id, _EDIT_FACTOR)
+    wanted = int(estimate_tokens(code) * factor) + _ANSWER_HEADROOM.get(spec.id, _EDIT_HEADROOM)
+    wanted = min(max(wanted, MIN_ANSWER_TOKENS), MAX_ANSWER_TOKENS)
+    return wanted if room is None else max(min(wanted, room), 0)
 
 
-def build(inp: PromptInput, context_tokens: int) -> ChatRequest:
-    """The request for one run; raises PromptTooLarge when even the bare code cannot fit."""
-    max_answer = answer_budget(inp.code, inp.spec)
+def build(inp: PromptInput, context_tokens: int) -> BuiltRequest:
+    """The request for one run; raises PromptTooLarge when even the bare code cannot fit.
+
+    The answer's room is reserved first; imports and enclosing headers get what is left,
+    and the request says which of their lines did not fit (`BuiltRequest.trimmed`)."""
     system = _system(inp.spec)
     task = _task(inp)
-    fixed = estimate_tokens(system) + estimate_tokens(task) + estimate_tokens(inp.code)
+    code = _code_block(inp)
+    fixed = estimate_tokens(system) + estimate_tokens(task) + estimate_tokens(code)
     available = context_tokens - PROMPT_MARGIN_TOKENS
-    if fixed + min(max_answer, MIN_ANSWER_TOKENS) > available:
+    if fixed + MIN_ANSWER_TOKENS > available:
         raise PromptTooLarge(fixed + MIN_ANSWER_TOKENS, available)
-    max_answer = min(max_answer, available - fixed)
-    room_chars = int((available - fixed - max_answer) * CHARS_PER_TOKEN)
-    context = _context(inp, room_chars)
-    user = "\n\n".join(part for part in (task, context, _code_block(inp)) if part)
-    return ChatRequest(system=system, user=user, max_tokens=max_answer)
+    reserved = answer_budget(inp.code, inp.spec, available - fixed)
+    room_tokens = available - fixed - reserved - _ROUNDING_TOKENS
+    context, left_out = _context(inp, int(room_tokens * CHARS_PER_TOKEN))
+    user = "\n\n".join(part for part in (task, context, code) if part)
+    prompt_tokens = estimate_tokens(system) + estimate_tokens(user)
+    return BuiltRequest(
+        system=system,
+        user=user,
+        max_tokens=answer_budget(inp.code, inp.spec, available - prompt_tokens),
+        trimmed=_trimmed_note(left_out),
+    )
 
 
 def _system(spec: ActionSpec) -> str:
@@ -131,31 +159,69 @@ def _code_block(inp: PromptInput) -> str:
     )
 
 
-def _context(inp: PromptInput, room_chars: int) -> str:
-    """Imports and enclosing headers, most useful first, cut to the room left."""
-    if room_chars <= 0:
-        return ""
+_Numbered = list[tuple[int, str]]  # (0-based document line, text without its ending)
+
+
+def _context(inp: PromptInput, room_chars: int) -> tuple[str, list[tuple[str, list[int]]]]:
+    """Enclosing headers then imports (most useful first), in whole lines within
+    `room_chars`, and what did not fit: (what, 0-based document lines) per section."""
+    sections: list[tuple[str, str, _Numbered]] = [
+        (
+            "Enclosing definitions (for context, do not repeat them):",
+            "enclosing definitions",
+            _enclosing(inp.lines, inp.start_line),
+        ),
+        ("Imports of the file:", "imports", _imports(inp.lines, inp.start_line)),
+    ]
     parts: list[str] = []
-    imports = _imports(inp.lines, inp.start_line)
-    headers = enclosing_headers(inp.lines, inp.start_line)
-    if headers:
-        parts.append(
-            "Enclosing definitions (for context, do not repeat them):\n" + "\n".join(headers)
-        )
-    if imports:
-        parts.append("Imports of the file:\n" + "\n".join(imports))
-    text = "\n\n".join(parts)
-    if len(text) <= room_chars:
-        return text
-    cut = text[: room_chars + 1]  # whole lines only: a half import or header misleads
-    return cut[: cut.rfind("\n")].rstrip() if "\n" in cut else ""
+    used = 0
+    left_out: list[tuple[str, list[int]]] = []
+    for title, what, items in sections:
+        if not items:
+            continue
+        lines = [title]
+        cost = used + (2 if parts else 0) + len(title)
+        kept = 0
+        for _number, text in items:
+            if left_out or cost + 1 + len(text) > room_chars:
+                break
+            cost += 1 + len(text)
+            lines.append(text)
+            kept += 1
+        if kept:
+            parts.append("\n".join(lines))
+            used = cost
+        if kept < len(items):
+            left_out.append((what, [number for number, _text in items[kept:]]))
+    return "\n\n".join(parts), left_out
 
 
-def _imports(lines: Sequence[str], before: int) -> list[str]:
-    found: list[str] = []
-    for line in lines[:before]:
+def _trimmed_note(left_out: list[tuple[str, list[int]]]) -> str:
+    """`context trimmed to fit the model's context window: the imports on lines 1-40 were
+    not sent`: the user learns why the model may have missed a name."""
+    if not left_out:
+        return ""
+    said = " and ".join(f"the {what} on {_line_ranges(numbers)}" for what, numbers in left_out)
+    return f"context trimmed to fit the model's context window: {said} were not sent"
+
+
+def _line_ranges(numbers: list[int]) -> str:
+    """0-based line numbers as the user counts them: `line 7`, `lines 1-40, 52`."""
+    runs: list[list[int]] = []
+    for number in sorted(numbers):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    text = ", ".join(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}" for a, b in runs)
+    return f"line {text}" if len(numbers) == 1 else f"lines {text}"
+
+
+def _imports(lines: Sequence[str], before: int) -> _Numbered:
+    found: _Numbered = []
+    for number, line in enumerate(lines[:before]):
         if IMPORT_RE.match(line):
-            found.append(line.rstrip("\r\n"))
+            found.append((number, line.rstrip("\r\n")))
             if len(found) >= MAX_IMPORT_LINES:
                 break
     return found
@@ -167,17 +233,22 @@ def _indent(line: str) -> int:
 
 def enclosing_headers(lines: Sequence[str], start_line: int) -> list[str]:
     """Lines above the selection that open the blocks it sits in (`class Cart(Base):` …)."""
+    return [text for _number, text in _enclosing(lines, start_line)]
+
+
+def _enclosing(lines: Sequence[str], start_line: int) -> _Numbered:
     if start_line >= len(lines):
         return []
     first = next((ln for ln in lines[start_line:] if ln.strip()), "")
     level = _indent(first)
-    headers: list[str] = []
-    for line in reversed(lines[:start_line]):
+    headers: _Numbered = []
+    for number in range(start_line - 1, -1, -1):
         if level == 0:
             break
+        line = lines[number]
         if not line.strip():
             continue
         if _indent(line) < level and not line.lstrip().startswith(("#", "//", "@")):
-            headers.append(line.rstrip("\r\n"))
+            headers.append((number, line.rstrip("\r\n")))
             level = _indent(line)
     return list(reversed(headers))

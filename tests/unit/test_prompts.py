@@ -8,6 +8,7 @@ from ladder_lsp.actions import BUILTIN, ActionSpec
 from ladder_lsp.prompts import (
     EDIT_RULES,
     EXPLAIN_RULES,
+    MAX_ANSWER_TOKENS,
     MIN_ANSWER_TOKENS,
     PROMPT_MARGIN_TOKENS,
     TESTS_RULES,
@@ -151,13 +152,39 @@ def test_imports_below_the_selection_are_not_context() -> None:
 # -- sizes -------------------------------------------------------------------------------------
 
 
-def test_answer_budget_depends_on_action_and_has_a_floor() -> None:
-    assert answer_budget("x", SPECS["refactor"]) == MIN_ANSWER_TOKENS
-    code = "x = 1\n" * 2000
+def test_answer_budget_grows_with_the_code_and_depends_on_the_action() -> None:
+    small = answer_budget("x", SPECS["refactor"])
+    assert MIN_ANSWER_TOKENS <= small < 600
+    code = "x = compute(1)\n" * 400  # a long function: 6,000 characters
     base = estimate_tokens(code)
-    assert answer_budget(code, SPECS["refactor"]) == int(base * 1.5) + 128
-    assert answer_budget(code, SPECS["tests"]) == int(base * 3.0) + 128
-    assert answer_budget(code, SPECS["explain"]) == base + 128
+    refactor = answer_budget(code, SPECS["refactor"])
+    assert refactor >= 2 * base  # room to rewrite it whole, and then some
+    assert answer_budget(code, SPECS["docstring"]) > refactor
+    assert answer_budget(code, SPECS["tests"]) > answer_budget(code, SPECS["docstring"])
+    assert answer_budget(code, SPECS["explain"]) < refactor
+    assert answer_budget(code * 100, SPECS["tests"]) == MAX_ANSWER_TOKENS
+
+
+def test_answer_budget_never_exceeds_the_room_left() -> None:
+    code = "x = compute(1)\n" * 400
+    assert answer_budget(code, SPECS["refactor"], room=900) == 900
+    assert answer_budget(code, SPECS["refactor"], room=-5) == 0
+    assert answer_budget("x", SPECS["refactor"], room=10**6) == answer_budget(
+        "x", SPECS["refactor"]
+    )
+
+
+def test_a_long_function_gets_room_for_its_whole_rewrite() -> None:
+    code_lines = [f"    value_{i} = compute({i}, {i + 1})\n" for i in range(150)]
+    lines = ["def long():\n", *code_lines]
+    code = "".join(code_lines)
+    req = build(prompt_input(lines=lines, start_line=1, end_line=len(lines), code=code), 32768)
+    assert req.max_tokens == answer_budget(code, SPECS["refactor"])
+    assert req.max_tokens > 2 * estimate_tokens(code) > MIN_ANSWER_TOKENS
+    # a small window: the answer gets what is left after the prompt, not more
+    tight = build(prompt_input(lines=lines, start_line=1, end_line=len(lines), code=code), 4096)
+    prompt = estimate_tokens(tight.system) + estimate_tokens(tight.user)
+    assert MIN_ANSWER_TOKENS <= tight.max_tokens <= 4096 - PROMPT_MARGIN_TOKENS - prompt
 
 
 def test_selection_too_large_for_the_context_raises() -> None:
@@ -259,10 +286,58 @@ def test_context_never_ends_in_half_a_line() -> None:
     from ladder_lsp.prompts import _context
 
     inp = prompt_input(start_line=FOR_START + 1, end_line=FOR_END)
-    full = _context(inp, 10_000)
-    assert full.startswith("Enclosing definitions") and "import os" in full
-    assert _context(inp, 10) == ""  # not "Enclosing "
+    full, left_out = _context(inp, 10_000)
+    assert full.startswith("Enclosing definitions") and "import os" in full and not left_out
+    assert _context(inp, 10)[0] == ""  # not "Enclosing "
     for room in range(len(full)):
-        cut = _context(inp, room)
+        cut = _context(inp, room)[0]
         assert len(cut) <= room
         assert all(line in full.splitlines() for line in cut.splitlines())
+
+
+# -- telling the user what was left out --------------------------------------------------------
+
+
+def test_a_roomy_window_leaves_nothing_out() -> None:
+    assert build(prompt_input(), 32768).trimmed == ""
+
+
+def test_trimmed_context_names_the_lines_not_sent() -> None:
+    imports = [f"import module_number_{i:03d}\n" for i in range(40)]
+    body = ["class Big:\n", "    def method(self):\n"]
+    code_lines = [f"        value_{i} = compute({i})\n" for i in range(120)]
+    lines = [*imports, *body, *code_lines]
+    inp = prompt_input(lines=lines, start_line=42, end_line=len(lines), code="".join(code_lines))
+    requests = []
+    for context in range(1500, 8192, 16):
+        try:
+            requests.append(build(inp, context))
+        except PromptTooLarge:
+            continue
+    notes = [r.trimmed for r in requests]
+    # no room for context at all: both headers and every import are named
+    assert notes[0] == (
+        "context trimmed to fit the model's context window: the enclosing definitions on "
+        "lines 41-42 and the imports on lines 1-40 were not sent"
+    )
+    headers_only = next(r for r in requests if "class Big:" in r.user)
+    assert headers_only.trimmed == (
+        "context trimmed to fit the model's context window: the imports on lines 1-40 were not sent"
+    )
+    # some imports fit: the note names exactly the ones missing
+    partial = next(r for r in requests if "import module_number_000" in r.user and r.trimmed)
+    sent = [n for n in range(40) if f"import module_number_{n:03d}\n" in partial.user + "\n"]
+    assert sent == list(range(len(sent))) and 0 < len(sent) < 40
+    first_missing = len(sent) + 1
+    missing = "line 40" if first_missing == 40 else f"lines {first_missing}-40"
+    assert partial.trimmed == (
+        f"context trimmed to fit the model's context window: the imports on {missing} were not sent"
+    )
+    assert requests[-1].trimmed == ""
+
+
+def test_line_ranges_read_as_the_user_counts() -> None:
+    from ladder_lsp.prompts import _line_ranges
+
+    assert _line_ranges([6]) == "line 7"
+    assert _line_ranges([0, 1, 2, 9, 11, 12]) == "lines 1-3, 10, 12-13"

@@ -4,19 +4,63 @@ LSP counts lines on `\\n`, `\\r\\n` and `\\r` only (not on form feeds or U+2028 
 `str.splitlines` does) and characters in the negotiated encoding (UTF-16 by default). The
 pipeline replaces whole lines, so every edit starts at character 0; only the end of a file
 without a final newline needs the encoding, and that goes through pygls' codec.
+
+Documents are named by URIs as the client spells them (`file:///c%3A/my%20project/caf%C3%A9.py`
+from VS Code, which escapes a drive's colon; `file:///C:/...` from Python's `as_uri()`;
+lower-case escapes from others), while pygls files open documents under the *unquoted* URI: a
+lookup with the URI as sent finds nothing. Every lookup of an open document, and every
+URI → path, goes through `open_document` / `document_for_path` / `path_of` here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.workspace import PositionCodec
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import PositionCodec, TextDocument, Workspace
 
 from .edits import LineEdit
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def path_of(uri: str) -> str:
+    """The file-system path a `file:` URI names, escapes decoded (`file:///c%3A/x` → `c:/x`);
+    any other URI (`untitled:Untitled-1`) stands for itself."""
+    return to_fs_path(uri) or uri
+
+
+def open_document(workspace: Workspace, uri: str) -> TextDocument | None:
+    """The open document `uri` names, however the client spelled its escapes; None when the
+    client has not opened it. Never reads the disk (unlike `Workspace.get_text_document`)."""
+    docs: dict[str, TextDocument] = workspace.text_documents
+    doc = docs.get(unquote(uri))  # the key pygls files a document under
+    if doc is not None:
+        return doc
+    path = to_fs_path(uri)
+    if path is None:
+        return None
+    # the same file spelled differently (a drive letter's case: `file:///C:/x`, `file:///c%3A/x`)
+    return next((d for d in docs.values() if d.path == path), None)
+
+
+def document_for_path(workspace: Workspace, path: Path | str) -> TextDocument | None:
+    """The open document of a file on disk, or None."""
+    uri = from_fs_path(str(path))
+    return open_document(workspace, uri) if uri else None
+
+
+def uri_for_path(workspace: Workspace, path: Path | str) -> str:
+    """The URI to name a file by in an edit: the client's own spelling when it has the file
+    open, else the encoded `file:` URI."""
+    doc = document_for_path(workspace, path)
+    if doc is not None:
+        return doc.uri
+    return from_fs_path(str(path)) or Path(path).absolute().as_uri()
 
 
 def split_lines(text: str) -> list[str]:

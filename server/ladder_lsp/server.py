@@ -27,7 +27,7 @@ from .jobs import Engine
 from .ledger import Ledger
 from .listing import RunArgs, offers
 from .lsp_run import run_command
-from .lsp_text import split_lines
+from .lsp_text import open_document, path_of, split_lines
 from .privacy import known_secrets
 from .protocol import LadderProtocol
 from .regions import RegionFinder
@@ -236,22 +236,23 @@ def create_server() -> LadderServer:
     def on_code_action(
         ls: LadderServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
-        doc = ls.workspace.text_documents.get(params.text_document.uri)
+        doc = open_document(ls.workspace, params.text_document.uri)
         if doc is None:
             return None
         lines = ls.lines_of(doc.uri, doc.source)
         engine = ls.engine
+        path = path_of(doc.uri)
         return (
             offers(
                 uri=doc.uri,
-                path=doc.path or doc.uri,
+                path=path,
                 language=doc.language_id or "plaintext",
                 version=doc.version,
                 lines=lines,
                 requested=params.range,
                 context=params.context,
                 settings=ls.settings,
-                available=engine.availability(doc.path or doc.uri, ""),
+                available=engine.availability(path, ""),
                 context_tokens=engine.local.known_context_length(),
                 regions=ls.regions,
             )

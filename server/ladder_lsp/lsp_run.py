@@ -10,12 +10,11 @@ edits gets the edit back in the command's result instead of a request it would n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,7 +171,7 @@ class _EditorSink:
         self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
     ) -> Delivery:
         ls, uri = self._ls, self._uri
-        async with _one_delivery_at_a_time(uri):
+        async with ls.deliveries.one_at_a_time(uri, lambda: _version_now(ls, uri)):
             doc = ls.workspace.text_documents.get(uri)
             if doc is None:
                 return Delivery(
@@ -198,12 +197,12 @@ class _EditorSink:
             )
             if answer is not Disposition.APPLIED:
                 return Delivery(answer, _NOT_APPLIED[answer])
-            await _await_change(ls, uri, version)
+            ls.deliveries.applied(uri, version)  # the next delivery waits for its didChange
             return Delivery(Disposition.APPLIED, outcome.message)
 
     async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
         assert outcome.new_file is not None
-        async with _one_delivery_at_a_time(str(outcome.new_file.path)):
+        async with self._ls.deliveries.one_at_a_time(str(outcome.new_file.path), lambda: None):
             return await _apply_new_file(self._ls, outcome)
 
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
@@ -234,46 +233,6 @@ def _returned(ls: LadderServer, edit: types.WorkspaceEdit, outcome: RunOutcome) 
         '(workspace.applyEdit), so the edit is in the command\'s result ("edit").',
         {"edit": ls.protocol._converter.unstructure(edit)},
     )
-
-
-class _Delivery:
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
-_DELIVERIES: dict[str, _Delivery] = {}
-CHANGE_ECHO_TIMEOUT = 1.0
-
-
-@contextlib.asynccontextmanager
-async def _one_delivery_at_a_time(key: str) -> AsyncIterator[None]:
-    """Edits to one document go out one at a time, each rebased onto the text the previous
-    one produced: concurrent runs on one file would otherwise all send edits for the same
-    version, and the editor would refuse all but the first."""
-    entry = _DELIVERIES.setdefault(key, _Delivery())
-    entry.users += 1
-    try:
-        async with entry.lock:
-            yield
-    finally:
-        entry.users -= 1
-        if entry.users == 0:
-            _DELIVERIES.pop(key, None)
-
-
-async def _await_change(ls: LadderServer, uri: str, version: int | None) -> None:
-    """After an applied edit, give the editor's `didChange` a moment to arrive (most send it
-    before answering applyEdit), so the next delivery sees the new text and version."""
-    if version is None:
-        return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + CHANGE_ECHO_TIMEOUT
-    while loop.time() < deadline:
-        doc = ls.workspace.text_documents.get(uri)
-        if doc is None or doc.version != version:
-            return
-        await asyncio.sleep(0.005)
 
 
 def _workspace_edit(
@@ -330,6 +289,11 @@ async def _apply(
         log.info("client refused the edit: %s", result.failure_reason)
         return Disposition.REFUSED
     return Disposition.APPLIED
+
+
+def _version_now(ls: LadderServer, uri: str) -> int | None:
+    doc = ls.workspace.text_documents.get(uri)
+    return None if doc is None else doc.version
 
 
 def _text_now(ls: LadderServer, uri: str) -> str | None:

@@ -26,6 +26,7 @@ from .config import Problem, Settings, merge_raw, parse_settings
 from .jobs import Engine
 from .ledger import Ledger
 from .listing import RunArgs, offers
+from .lsp_deliveries import Deliveries
 from .lsp_run import run_command
 from .lsp_text import open_document, path_of, split_lines
 from .privacy import known_secrets
@@ -47,6 +48,7 @@ class LadderServer(LanguageServer):
         self.settings = Settings()
         self.engine = Engine(self.settings)
         self.regions = RegionFinder()
+        self.deliveries = Deliveries()
         self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
         self._last_status: dict[str, Any] | None = None
         self._background: set[asyncio.Future[Any]] = set()
@@ -228,6 +230,11 @@ def create_server() -> LadderServer:
             await ls.pull_configuration()
         ls.apply_settings()
         ls.send_status(fresh=True, force=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: LadderServer, params: types.DidChangeTextDocumentParams) -> None:
+        """pygls has applied the change; a delivery may be waiting for it."""
+        ls.deliveries.document_changed(params.text_document.uri)
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

@@ -72,6 +72,10 @@ class Editor:
         self.status: list[Any] = []
         self.refuse_edits = False
         self.before_apply: Any = None  # async callable run before an edit is applied
+        # set to an unset Event to hold back the didChange of applied edits until it is set
+        # (Eglot sends it only after an idle delay)
+        self.hold_changes: asyncio.Event | None = None
+        self._held: set[asyncio.Task[None]] = set()
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         async def on_apply(params: types.ApplyWorkspaceEditParams) -> Any:
@@ -178,15 +182,24 @@ class Editor:
     def _apply(self, doc: Doc, edits: list[types.TextEdit]) -> None:
         doc.text = apply_text_edits(doc.text, edits)
         doc.version += 1
-        if doc.version > 1:
-            self.client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(
-                        uri=doc.uri, version=doc.version
-                    ),
-                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=doc.text)],
-                )
-            )
+        if doc.version <= 1:
+            return
+        change = types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=doc.text)],
+        )
+        hold = self.hold_changes
+        if hold is None:
+            self.client.text_document_did_change(change)
+            return
+
+        async def send_later() -> None:
+            await hold.wait()
+            self.client.text_document_did_change(change)
+
+        task = asyncio.ensure_future(send_later())
+        self._held.add(task)
+        task.add_done_callback(self._held.discard)
 
     def _on_status(self, params: Any) -> None:
         self.status.append(to_plain(params))

@@ -229,6 +229,7 @@ def test_neovim_applies_refactor(
         assert len(fake_local.chat_requests()) == 1
     except AssertionError as exc:
         pytest.fail(f"{exc}\n{session.diagnostics()}")
+    ROUND_TRIPS[("neovim", mode, case_id)] = observed["round_trip_ms"]
     v = observed["nvim_version"]
     report(
         f"Neovim {v['major']}.{v['minor']}.{v['patch']} (headless, vim.lsp.start_client)",
@@ -315,6 +316,28 @@ def test_emacs_eglot_applies_refactor(
         f"{mode} path{' +progress capability' if progress_capability else ''} · {case.name}",
         f"sent range {fmt_range(observed['request_range'])}; applied the versioned edit; {seen}",
         f"APPLIED; file on disk exact: {messages[0][1]}",
+    )
+    if not progress_capability:
+        report_round_trip(report, mode, case_id, observed["round_trip_ms"])
+
+
+# Milliseconds from asking for code actions to the command's answer (edit applied), per
+# (editor, mode, case): the same action on the same answer, so the difference is the client's
+# and Ladder's handling of it. Printed, never asserted (timing belongs to the benchmarks).
+ROUND_TRIPS: dict[tuple[str, str, str], float] = {}
+
+
+def report_round_trip(
+    report: Callable[..., None], mode: str, case_id: str, eglot_ms: float
+) -> None:
+    nvim_ms = ROUND_TRIPS.get(("neovim", mode, case_id))
+    if nvim_ms is None:
+        return
+    report(
+        "Round trip, Eglot vs Neovim (same action, same answer)",
+        f"{mode} path · {CASES[case_id].name}",
+        f"Neovim {nvim_ms:.0f} ms, Eglot {eglot_ms:.0f} ms",
+        f"Eglot / Neovim = {eglot_ms / nvim_ms:.2f}× (target ≤ 1.2×)",
     )
 
 

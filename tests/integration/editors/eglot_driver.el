@@ -130,6 +130,7 @@
     (setq ladder-server (eglot-current-server))
     (let* ((region (ladder-region))
            (title (ladder-get :title))
+           (started (float-time)) ; the round trip: code actions → run → edit → answer
            (result nil))
       (ladder-put "request_range" (list :start (eglot--pos-to-lsp-position (car region))
                                         :end (eglot--pos-to-lsp-position (cdr region))))
@@ -164,6 +165,7 @@
           (setq result (jsonrpc-request ladder-server :workspace/executeCommand
                                         (list :command (plist-get command :command)
                                               :arguments (plist-get command :arguments))))))
+      (ladder-put "round_trip_ms" (* 1000 (- (float-time) started)))
       (ladder-put "command_result" result)
       (ladder-put "modified" (if (buffer-modified-p) t :json-false))
       (save-buffer)

@@ -115,6 +115,7 @@ local function main()
     start_pos = { sel.first_line + 1, 0 }
     end_pos = { sel.last_line + 1, math.max(#last - 1, 0) }
   end
+  local started = vim.loop.hrtime() -- the round trip: code actions → run → edit applied → answer
   if cfg.mode == 'ui' then
     vim.ui.select = function(items, opts, on_choice)
       local chosen
@@ -180,6 +181,7 @@ local function main()
     out.command_result = r.result
     out.command_done = true
   end
+  out.round_trip_ms = (vim.loop.hrtime() - started) / 1e6
   step('command answered')
 
   out.modified = vim.api.nvim_buf_get_option(bufnr, 'modified')

@@ -508,9 +508,10 @@ def _offset_around(
 
 def unified_diff(path: str, old_lines: Sequence[str], new_lines: Sequence[str]) -> str:
     """A `git diff`-style patch, with the "No newline at end of file" marker where due.
-    An absolute path reads `a/tmp/x.py` as git writes it, not `a//tmp/x.py`."""
+    An absolute path reads `a/tmp/x.py` as git writes it, not `a//tmp/x.py`; a name holding a
+    space ends with a tab, as diff and git write it, so `patch` reads the whole name."""
     out: list[str] = []
-    name = path.lstrip("/")
+    name = path.lstrip("/") + ("\t" if " " in path else "")
     for line in difflib.unified_diff(
         list(old_lines), list(new_lines), fromfile=f"a/{name}", tofile=f"b/{name}"
     ):

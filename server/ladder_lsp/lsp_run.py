@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from lsprotocol import types
-from pygls.uris import from_fs_path, to_fs_path
 
 from .actions import find_action
 from .backends.base import Tier
@@ -28,7 +27,15 @@ from .delivery import Delivery, Disposition, deliver, record
 from .edits import LineEdit, apply_line_edits, make_target, rebase, shift_edits
 from .jobs import RunInput, RunOutcome
 from .listing import RunArgs
-from .lsp_text import line_edits_to_text_edits, split_lines, to_server_position
+from .lsp_text import (
+    document_for_path,
+    line_edits_to_text_edits,
+    open_document,
+    path_of,
+    split_lines,
+    to_server_position,
+    uri_for_path,
+)
 from .syntax import language_from_path
 from .workers import run_workers
 
@@ -128,7 +135,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
     spec = find_action(args.action, ls.settings)
     if spec is None:
         raise UserError(f"unknown action {args.action!r}")
-    doc = ls.workspace.text_documents.get(args.uri)
+    doc = open_document(ls.workspace, args.uri)
     if doc is None:
         raise UserError("the document is not open in the editor")
     if args.version is not None and doc.version is not None and args.version != doc.version:
@@ -148,7 +155,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
     target = make_target(args.uri, doc.version, tuple(lines), start, end)
     if not target.selected_text.strip():
         raise UserError("the selection is empty")
-    path = _path_of(args.uri)
+    path = path_of(args.uri)
     return RunInput(
         spec=spec,
         target=target,
@@ -171,8 +178,8 @@ class _EditorSink:
         self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
     ) -> Delivery:
         ls, uri = self._ls, self._uri
-        async with ls.deliveries.one_at_a_time(uri, lambda: _version_now(ls, uri)):
-            doc = ls.workspace.text_documents.get(uri)
+        async with ls.deliveries.one_at_a_time(path_of(uri), lambda: _version_now(ls, uri)):
+            doc = open_document(ls.workspace, uri)
             if doc is None:
                 return Delivery(
                     Disposition.STALE,
@@ -197,7 +204,9 @@ class _EditorSink:
             )
             if answer is not Disposition.APPLIED:
                 return Delivery(answer, _NOT_APPLIED[answer])
-            ls.deliveries.applied(uri, version)  # the next delivery waits for its didChange
+            ls.deliveries.applied(
+                path_of(uri), version
+            )  # the next delivery waits for its didChange
             return Delivery(Disposition.APPLIED, outcome.message)
 
     async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
@@ -292,24 +301,24 @@ async def _apply(
 
 
 def _version_now(ls: LadderServer, uri: str) -> int | None:
-    doc = ls.workspace.text_documents.get(uri)
+    doc = open_document(ls.workspace, uri)
     return None if doc is None else doc.version
 
 
 def _text_now(ls: LadderServer, uri: str) -> str | None:
-    doc = ls.workspace.text_documents.get(uri)
+    doc = open_document(ls.workspace, uri)
     return None if doc is None else str(doc.source)
 
 
 async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
     plan = outcome.new_file
     assert plan is not None
-    uri = from_fs_path(str(plan.path)) or plan.path.as_uri()
+    uri = uri_for_path(ls.workspace, plan.path)
     insert = types.TextEdit(
         range=types.Range(types.Position(plan.insert_line, 0), types.Position(plan.insert_line, 0)),
         new_text=plan.insert_text,
     )
-    open_doc = ls.workspace.text_documents.get(uri)
+    open_doc = document_for_path(ls.workspace, plan.path)
     version = open_doc.version if open_doc is not None else None
     if not plan.exists and open_doc is None and await asyncio.to_thread(os.path.lexists, plan.path):
         # there is a file (or a link) Ladder could not read as text: never replace it
@@ -409,13 +418,8 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _path_of(uri: str) -> str:
-    return to_fs_path(uri) or uri
-
-
 def _read_text(ls: LadderServer, path: Path) -> str | None:
-    uri = from_fs_path(str(path))
-    doc = ls.workspace.text_documents.get(uri) if uri else None
+    doc = document_for_path(ls.workspace, path)
     if doc is not None:
         return str(doc.source)
     try:

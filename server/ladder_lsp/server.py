@@ -234,7 +234,7 @@ def create_server() -> LadderServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: LadderServer, params: types.DidChangeTextDocumentParams) -> None:
         """pygls has applied the change; a delivery may be waiting for it."""
-        ls.deliveries.document_changed(params.text_document.uri)
+        ls.deliveries.document_changed(path_of(params.text_document.uri))
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,

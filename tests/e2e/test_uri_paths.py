@@ -40,12 +40,6 @@ REFACTORED_CART = CART.replace(
     "        for i in items:\n            t = t + i.price * i.qty\n",
     "        for item in items:\n            t += item.price * item.qty\n",
 )
-# Until lsp_run.py looks documents up through lsp_text (requested from its owner): the run
-# and delivery paths still look for the URI as sent, which pygls does not file documents under.
-NEEDS_LSP_RUN = pytest.mark.xfail(
-    reason="lsp_run must use lsp_text.open_document/document_for_path/uri_for_path",
-    strict=True,
-)
 
 _UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
 
@@ -185,7 +179,6 @@ async def test_empty_cursor_finds_the_enclosing_function(
     assert (rng["start"]["line"], rng["end"]["line"]) == (7, 12)
 
 
-@NEEDS_LSP_RUN
 async def test_refactor_applies_the_edit(
     editor: Editor, fake_local: FakeLMStudio, project: Path, encode: Callable[[str], str]
 ) -> None:
@@ -203,7 +196,6 @@ async def test_refactor_applies_the_edit(
     assert change.text_document.uri == uri
 
 
-@NEEDS_LSP_RUN
 async def test_tests_action_creates_the_test_file_beside_the_source(
     editor: Editor, fake_local: FakeLMStudio, project: Path, encode: Callable[[str], str]
 ) -> None:
@@ -219,7 +211,6 @@ async def test_tests_action_creates_the_test_file_beside_the_source(
     assert "def test_area_of_unit_circle" in editor.docs[created].text
 
 
-@NEEDS_LSP_RUN
 async def test_tests_action_extends_the_test_file_open_in_the_editor(
     editor: Editor, fake_local: FakeLMStudio, project: Path, encode: Callable[[str], str]
 ) -> None:
@@ -261,7 +252,6 @@ async def test_drive_letter_uris_are_listed(lsp: Editor, uri: str) -> None:
     assert "Refactor with local model" in titles
 
 
-@NEEDS_LSP_RUN
 @pytest.mark.parametrize(
     "uri",
     [vscode_uri(str(DRIVE_PATH)), lower_hex_uri(str(DRIVE_PATH)), DRIVE_PATH.as_uri()],
@@ -322,18 +312,9 @@ def test_cli_tests_action_writes_the_test_file_beside_the_source(
 
 
 @pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
-def test_cli_diff_applies_with_patch(
-    request: pytest.FixtureRequest, project: Path, fake_local: FakeLMStudio
-) -> None:
+def test_cli_diff_applies_with_patch(project: Path, fake_local: FakeLMStudio) -> None:
     """The printed diff is what `git diff` would print: GNU patch reads a file name up to a
     tab, so a name with a space needs the tab git puts after it."""
-    if " " in project.name:
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="edits.unified_diff must end a file name holding a space with a tab",
-                strict=True,
-            )
-        )
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     where = f"{project.name}/cart.py:8-12"
     proc = ladder_in(project.parent, "run", "refactor", where, "--base-url", fake_local.base_url)

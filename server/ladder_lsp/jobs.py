@@ -113,6 +113,8 @@ class _Answer:
     outcome: RunOutcome | None
     failure: str = ""
     kind: FailureKind | None = None
+    model: str = ""  # the model that answered: a rejected answer has one too
+    note: str = ""  # for the user whatever became of the answer (`BuiltRequest.trimmed`)
 
 
 class ProgressMeter:
@@ -351,16 +353,14 @@ class Engine:
 
     def _failed(self, tier: Tier, answer: _Answer, why: str) -> RunOutcome:
         if answer.failure == UNCHANGED:
-            return RunOutcome(
-                "no-change", f"No change: the {tier.label} returned the code unchanged.", tier
-            )
-        if answer.kind is not None:
-            return RunOutcome("failed", answer.failure, tier)
-        return RunOutcome(
-            "rejected",
-            f"No edit: {_whose(tier)} answer was rejected — {answer.failure}.",
-            tier,
-        )
+            status: Status = "no-change"
+            message = f"No change: the {tier.label} returned the code unchanged."
+        elif answer.kind is not None:
+            status, message = "failed", answer.failure
+        else:
+            status = "rejected"
+            message = f"No edit: {_whose(tier)} answer was rejected — {answer.failure}."
+        return _with_note(RunOutcome(status, message, tier, answer.model), answer.note)
 
     def _plan(self, first: Tier, available: router.Availability, *, explicit: bool) -> list[Tier]:
         """The cascade: local, one local retry, then Claude when escalation is allowed."""
@@ -417,7 +417,10 @@ class Engine:
             return _Answer(None, exc.message, exc.kind)
         attempts.append(Attempt(tier, completion.model, completion.usage))
         self.last_rate = meter.rate or self.last_rate
-        return await self._finish(inp, tier, request, completion)
+        answer = await self._finish(inp, tier, request, completion)
+        if answer.outcome is not None:
+            return attrs.evolve(answer, outcome=_with_note(answer.outcome, request.trimmed))
+        return attrs.evolve(answer, model=completion.model, note=request.trimmed)
 
     async def _finish(
         self, inp: RunInput, tier: Tier, request: ChatRequest, completion: Completion
@@ -537,6 +540,13 @@ async def _unreadable_test_file(inp: RunInput) -> str:
         f"{path.name} exists but is not UTF-8 text, so Ladder cannot extend it; "
         "nothing was sent to a model."
     )
+
+
+def _with_note(outcome: RunOutcome, note: str) -> RunOutcome:
+    """The outcome's one line, with what the user must also know about the run."""
+    if not note:
+        return outcome
+    return attrs.evolve(outcome, message=f"{outcome.message.rstrip('.')}; {note}.")
 
 
 def _whose(tier: Tier) -> str:

@@ -24,7 +24,7 @@ from lsprotocol import types
 from .actions import find_action
 from .backends.base import Tier
 from .delivery import Delivery, Disposition, deliver, record
-from .edits import LineEdit, apply_line_edits, make_target, rebase, shift_edits
+from .edits import LineEdit, apply_line_edits, carry, make_target
 from .jobs import RunInput, RunOutcome
 from .listing import RunArgs
 from .lsp_text import (
@@ -186,19 +186,21 @@ class _EditorSink:
                     "the document was closed while the model was answering; nothing applied.",
                 )
             current = split_lines(doc.source)
-            offset = 0 if doc.version == inp.target.version else rebase(inp.target, current)
-            if offset is None:
+            moved = list(edits) if doc.version == inp.target.version else None
+            if moved is None:
+                moved = carry(inp.target, edits, current)
+            if moved is None:
                 return Delivery(
                     Disposition.STALE,
                     "you changed the code the model was working on, so nothing was applied "
                     "(run the action again).",
                 )
-            text_edits = line_edits_to_text_edits(edits, current, doc.position_codec, offset)
+            text_edits = line_edits_to_text_edits(moved, current, doc.position_codec)
             version = doc.version  # pygls updates `doc` in place when the editor's change arrives
             edit = _workspace_edit(ls, uri, version, text_edits)
             if not _sends_edits(ls):
                 return _returned(ls, edit, outcome)
-            expected = "".join(apply_line_edits(current, shift_edits(edits, offset)))
+            expected = "".join(apply_line_edits(current, moved))
             answer = await _apply(
                 ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, uri) == expected
             )

@@ -206,6 +206,38 @@ async def test_typing_above_the_target_is_rebased(lsp: Editor, fake_local: FakeL
     assert lsp.docs[URI].text == expected
 
 
+async def test_typing_after_the_selection_on_its_last_line_is_kept(
+    lsp: Editor, fake_local: FakeLMStudio
+) -> None:
+    gate = threading.Event()
+
+    def answer_after_gate(_: object) -> Reply:
+        gate.wait(10)
+        return Reply(f"```python\n{REFACTORED_TOTAL}```")
+
+    fake_local.responder = answer_after_gate
+    lsp.open(URI, CART)
+    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
+    run = asyncio.ensure_future(lsp.execute(action))
+    assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
+    end_of_return = types.Position(11, len("        return t"))
+    lsp.type_text(URI, types.Range(end_of_return, end_of_return), "  # total")
+    await lsp.client.text_document_code_action_async(  # a round trip: the change has landed
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
+        )
+    )
+    gate.set()
+    result = await run
+    assert result["applied"] is True, result
+    expected = CART.replace(
+        "        for i in items:\n            t = t + i.price * i.qty\n        return t\n",
+        "        for item in items:\n            t += item.price * item.qty\n"
+        "        return t  # total\n",
+    )
+    assert lsp.docs[URI].text == expected
+
+
 async def test_utf16_positions_with_emoji_before_selection(
     lsp: Editor, fake_local: FakeLMStudio
 ) -> None:

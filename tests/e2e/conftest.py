@@ -44,14 +44,16 @@ def init_options(
     request: pytest.FixtureRequest, fake_local: FakeLMStudio, tmp_path: Path
 ) -> dict[str, Any]:
     """Per-test settings (initializationOptions); see `with_marked_settings`."""
-    return with_marked_settings(
-        request,
-        {
-            "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
-            "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
-            "routing": {"escalateOnFailure": False},
-        },
-    )
+    return with_marked_settings(request, local_only_settings(fake_local, tmp_path))
+
+
+def local_only_settings(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
+    """The e2e tests' settings: the fake LM Studio, a ledger of the test's own, no Claude."""
+    return {
+        "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
+        "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
+        "routing": {"escalateOnFailure": False},
+    }
 
 
 @pytest_lsp.fixture(

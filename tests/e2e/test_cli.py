@@ -14,7 +14,10 @@ from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 
 
-def ladder(*args: str, tmp: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def ladder(
+    *args: str, tmp: Path, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`ladder-lsp ARGS` as a shell runs it: a clean environment, its ledger and HOME in tmp."""
     env = {"PATH": "/usr/bin:/bin", "LADDER_LEDGER": str(tmp / "ledger.sqlite3"), "HOME": str(tmp)}
     return subprocess.run(
         [sys.executable, "-m", "ladder_lsp", *args],
@@ -23,6 +26,7 @@ def ladder(*args: str, tmp: Path, stdin: str | None = None) -> subprocess.Comple
         timeout=60,
         env=env,
         input=stdin,
+        cwd=cwd,
     )
 
 

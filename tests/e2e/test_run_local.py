@@ -153,7 +153,10 @@ async def test_progress_reports_tier_model_and_rate(lsp: Editor, fake_local: Fak
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
-async def test_stale_target_is_not_applied(lsp: Editor, fake_local: FakeLMStudio) -> None:
+async def refactor_while_the_user_types(
+    lsp: Editor, fake_local: FakeLMStudio, at: types.Position, typed: str
+) -> dict[str, object]:
+    """Refactor `total`; while the model answers, the user types `typed` at `at`."""
     gate = threading.Event()
 
     def answer_after_gate(_: object) -> Reply:
@@ -165,39 +168,30 @@ async def test_stale_target_is_not_applied(lsp: Editor, fake_local: FakeLMStudio
     action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
     run = asyncio.ensure_future(lsp.execute(action))
     assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
-    lsp.type_text(URI, types.Range(types.Position(9, 8), types.Position(9, 8)), "# hmm\n        ")
+    lsp.type_text(URI, types.Range(at, at), typed)
     await lsp.client.text_document_code_action_async(  # a round trip: the change has landed
         types.CodeActionParams(
             types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
         )
     )
     gate.set()
-    result = await run
+    result: dict[str, object] = await run
+    return result
+
+
+async def test_stale_target_is_not_applied(lsp: Editor, fake_local: FakeLMStudio) -> None:
+    result = await refactor_while_the_user_types(
+        lsp, fake_local, types.Position(9, 8), "# hmm\n        "
+    )
     assert result["applied"] is False
     assert lsp.applied == []
     assert any("changed the code" in m for m in lsp.messages())
 
 
 async def test_typing_above_the_target_is_rebased(lsp: Editor, fake_local: FakeLMStudio) -> None:
-    gate = threading.Event()
-
-    def answer_after_gate(_: object) -> Reply:
-        gate.wait(10)
-        return Reply(f"```python\n{REFACTORED_TOTAL}```")
-
-    fake_local.responder = answer_after_gate
-    lsp.open(URI, CART)
-    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    run = asyncio.ensure_future(lsp.execute(action))
-    assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
-    lsp.type_text(URI, types.Range(types.Position(1, 0), types.Position(1, 0)), "import os\n")
-    await lsp.client.text_document_code_action_async(
-        types.CodeActionParams(
-            types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
-        )
+    result = await refactor_while_the_user_types(
+        lsp, fake_local, types.Position(1, 0), "import os\n"
     )
-    gate.set()
-    result = await run
     assert result["applied"] is True, result
     expected = CART.replace("import math\n", "import math\nimport os\n").replace(
         "        for i in items:\n            t = t + i.price * i.qty\n",
@@ -209,26 +203,8 @@ async def test_typing_above_the_target_is_rebased(lsp: Editor, fake_local: FakeL
 async def test_typing_after_the_selection_on_its_last_line_is_kept(
     lsp: Editor, fake_local: FakeLMStudio
 ) -> None:
-    gate = threading.Event()
-
-    def answer_after_gate(_: object) -> Reply:
-        gate.wait(10)
-        return Reply(f"```python\n{REFACTORED_TOTAL}```")
-
-    fake_local.responder = answer_after_gate
-    lsp.open(URI, CART)
-    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    run = asyncio.ensure_future(lsp.execute(action))
-    assert await asyncio.to_thread(fake_local.wait_for_requests, 1, 10)
     end_of_return = types.Position(11, len("        return t"))
-    lsp.type_text(URI, types.Range(end_of_return, end_of_return), "  # total")
-    await lsp.client.text_document_code_action_async(  # a round trip: the change has landed
-        types.CodeActionParams(
-            types.TextDocumentIdentifier(URI), TOTAL_RANGE, types.CodeActionContext(diagnostics=[])
-        )
-    )
-    gate.set()
-    result = await run
+    result = await refactor_while_the_user_types(lsp, fake_local, end_of_return, "  # total")
     assert result["applied"] is True, result
     expected = CART.replace(
         "        for i in items:\n            t = t + i.price * i.qty\n        return t\n",

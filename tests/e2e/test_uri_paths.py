@@ -25,8 +25,9 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.conftest import server_env
+from tests.e2e.conftest import local_only_settings, server_env
 from tests.e2e.editor import Editor, fix_code_action_structuring
+from tests.e2e.test_cli import ladder
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, by_title
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 
@@ -110,11 +111,7 @@ def encode(request: pytest.FixtureRequest) -> Callable[[str], str]:
 
 @pytest.fixture
 def folder_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
-        "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
-        "routing": {"escalateOnFailure": False},
-    }
+    return local_only_settings(fake_local, tmp_path)
 
 
 @pytest_lsp.fixture(
@@ -273,19 +270,7 @@ async def test_drive_letter_uris_are_edited(
 
 
 def ladder_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LADDER_LEDGER": str(cwd / "ledger.sqlite3"),
-        "HOME": str(cwd),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ladder_lsp", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=cwd,
-    )
+    return ladder(*args, tmp=cwd, cwd=cwd)
 
 
 def test_cli_apply_edits_the_file(project: Path, fake_local: FakeLMStudio) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from ladder_lsp.delivery import SECRET_REFUSAL, Delivery, Disposition, deliver
 from ladder_lsp.edits import LineEdit, Target
 from ladder_lsp.jobs import Attempt, NewFileEdit, RunInput, RunOutcome
 from ladder_lsp.ledger import Ledger
+from tests.unit.conftest import rows
 
 KEY = "sk-ant-api03-never-in-a-file-0123456789"
 REFACTOR = next(a for a in BUILTIN if a.id == "refactor")
@@ -56,22 +55,6 @@ class RecordingSink:
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
         self.calls.append("explanation")
         return Delivery(Disposition.SHOWN, outcome.message)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.sqlite3", "claude-sonnet-4-5")
-    yield led
-    led.close()
-
-
-def rows(led: Ledger) -> list[sqlite3.Row]:
-    db = sqlite3.connect(led.path)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
-    finally:
-        db.close()
 
 
 async def run(

@@ -7,7 +7,6 @@ import sqlite3
 import stat
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from ladder_lsp.delivery import Disposition, record_of
 from ladder_lsp.edits import Target
 from ladder_lsp.jobs import Attempt, RunInput, RunOutcome
 from ladder_lsp.ledger import PRICES, Ledger, cost, price_for
+from tests.unit.conftest import CLAUDE_MODEL, rows
 
-CLAUDE_MODEL = "claude-sonnet-4-5"
 SONNET = PRICES["claude-sonnet"]
 REFACTOR = next(a for a in BUILTIN if a.id == "refactor")
 
@@ -56,22 +55,6 @@ def local(inp: int, out: int) -> Attempt:
 
 def claude(inp: int, out: int, read: int = 0, write: int = 0, model: str = CLAUDE_MODEL) -> Attempt:
     return Attempt(Tier.CLAUDE, model, Usage(inp, out, read, write))
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "state" / "ledger.sqlite3", CLAUDE_MODEL)
-    yield led
-    led.close()
-
-
-def rows(led: Ledger) -> list[sqlite3.Row]:
-    db = sqlite3.connect(led.path)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
-    finally:
-        db.close()
 
 
 # -- prices ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import sys
 from typing import Any
 
-from . import __version__
+from ladder_lsp import __version__
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -62,7 +62,7 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 
 def load_cli_settings(args: argparse.Namespace) -> Any:
     """Settings for CLI commands: --config file, then flags; problems go to stderr."""
-    from .config import merge_raw, parse_settings
+    from ladder_lsp.settings import merge_raw, parse_settings
 
     raw: dict[str, Any] = {}
     if getattr(args, "config", None):
@@ -87,19 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
         logging.getLogger("pygls").setLevel(logging.WARNING)
     if args.cmd == "settings-schema":
-        from .config import settings_schema, settings_table
+        from ladder_lsp.settings import settings_schema, settings_table
 
         print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
         return 0
     if cli_command:
-        from . import cli
+        from ladder_lsp import cli
 
         return cli.dispatch(args, load_cli_settings(args))
     return serve(args)
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .server import create_server
+    from ladder_lsp.lsp.server import create_server
 
     server = create_server()
     if args.tcp:

@@ -33,7 +33,7 @@ def fake_local() -> Iterator[FakeLMStudio]:
 
 def with_marked_settings(request: pytest.FixtureRequest, base: dict[str, Any]) -> dict[str, Any]:
     """`@pytest.mark.settings({...})` on a test deep-merges into its initializationOptions."""
-    from ladder_lsp.config import merge_raw
+    from ladder_lsp.settings import merge_raw
 
     marker = request.node.get_closest_marker("settings")
     return merge_raw(base, marker.args[0]) if marker else base

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp import breaker
-from ladder_lsp.breaker import BreakerOpen, CircuitBreaker
+from ladder_lsp.backends import breaker
+from ladder_lsp.backends.breaker import BreakerOpen, CircuitBreaker
 
 
 class Clock:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ladder_lsp.ledger import Ledger
+from ladder_lsp.store.ledger import Ledger
 
 CLAUDE_MODEL = "claude-sonnet-4-5"
 

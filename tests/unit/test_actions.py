@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.actions import BUILTIN, catalogue, find_action, kind_allowed, title
-from ladder_lsp.config import Settings, parse_settings
+from ladder_lsp.engine.actions import BUILTIN, catalogue, find_action, kind_allowed, title
+from ladder_lsp.settings import Settings, parse_settings
 
 
 def with_custom(*items: dict[str, str]) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.answer import Extracted, extract_code
+from ladder_lsp.pipeline.answer import Extracted, extract_code
 
 ORIGINAL = """\
 def total(items):

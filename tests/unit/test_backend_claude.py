@@ -12,14 +12,8 @@ import anthropic
 import pytest
 
 from ladder_lsp.backends.anthropic import ClaudeBackend, classify
-from ladder_lsp.backends.base import (
-    BackendError,
-    ChatRequest,
-    Completion,
-    FailureKind,
-    StreamEvent,
-)
-from ladder_lsp.config import ClaudeSettings
+from ladder_lsp.backends.base import BackendError, ChatRequest, Completion, FailureKind, StreamEvent
+from ladder_lsp.settings import ClaudeSettings
 from tests.fakes import ClaudeReply, FakeAnthropic, Fault, claude_error, error_event, sent_api_key
 
 KEY = "sk-ant-api03-TESTKEY-never-show-me-0123456789"

@@ -12,15 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ladder_lsp.backends.base import (
-    BackendError,
-    ChatRequest,
-    Completion,
-    FailureKind,
-    StreamEvent,
-)
+from ladder_lsp.backends.base import BackendError, ChatRequest, Completion, FailureKind, StreamEvent
 from ladder_lsp.backends.openai_compat import OpenAICompatBackend, error_text, root_url
-from ladder_lsp.config import LocalSettings
+from ladder_lsp.settings import LocalSettings
 from tests.fakes import (
     NO_MODELS_LOADED,
     FakeLMStudio,

@@ -8,8 +8,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from ladder_lsp import checks
-from ladder_lsp.checks import CheckContext, register, run_checks, unregister
+import ladder_lsp
+from ladder_lsp.pipeline.checks import runner as checks
+from ladder_lsp.pipeline.checks.runner import CheckContext, register, run_checks, unregister
 
 OLD_BLOCK = """\
     def total(self):
@@ -389,12 +390,10 @@ def test_custom_actions_get_the_custom_guards_only_with_a_prompt() -> None:
 
 def _real_python(lines: int) -> str:
     """Ladder's own modules: real code, long lines, decorators, nested classes."""
-    root = Path(checks.__file__).parent
+    root = Path(ladder_lsp.__file__).parent
     text = "".join(
-        (root / name)
-        .read_text(encoding="utf-8")
-        .replace("from __future__ import annotations\n", "")
-        for name in ("checks.py", "syntax.py", "answer.py", "config.py", "edits.py", "prompts.py")
+        path.read_text(encoding="utf-8").replace("from __future__ import annotations\n", "")
+        for path in sorted(root.rglob("*.py"))
     )
     return "".join(text.splitlines(True)[:lines])
 

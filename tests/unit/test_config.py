@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
-from ladder_lsp.config import (
+from ladder_lsp.settings import (
     DEFAULT_CLAUDE_MODEL,
     DEFAULT_LOCAL_ONLY,
     CustomAction,

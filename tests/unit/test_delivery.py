@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ladder_lsp.actions import BUILTIN
 from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.cli import ShellSink
-from ladder_lsp.delivery import SECRET_REFUSAL, Delivery, Disposition, deliver
-from ladder_lsp.edits import LineEdit, Target
-from ladder_lsp.jobs import Attempt, NewFileEdit, RunInput, RunOutcome
-from ladder_lsp.ledger import Ledger
+from ladder_lsp.engine.actions import BUILTIN
+from ladder_lsp.engine.delivery import SECRET_REFUSAL, Delivery, Disposition, deliver
+from ladder_lsp.engine.engine import Attempt, NewFileEdit, RunInput, RunOutcome
+from ladder_lsp.pipeline.edits import LineEdit, Target
+from ladder_lsp.store.ledger import Ledger
 from tests.unit.conftest import rows
 
 KEY = "sk-ant-api03-never-in-a-file-0123456789"

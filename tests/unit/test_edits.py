@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.edits import (
+from ladder_lsp.pipeline.edits import (
     LineEdit,
     Target,
     apply_line_edits,

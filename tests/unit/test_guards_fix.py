@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ladder_lsp.guards import fix
+from ladder_lsp.pipeline.checks import fix
 from tests.unit.test_answer_set import judge
 
 FENCE = "```"
@@ -131,7 +131,7 @@ def test_fix_may_delete_a_line() -> None:
     )
     # an answer that says "delete it" with an empty fence is an extraction matter, but an
     # engine-built empty block passes every fix guard:
-    from ladder_lsp.checks import CheckContext, run_checks
+    from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
 
     ctx = CheckContext(
         "fix", "python", source, source.replace("import os\n", ""), "import os\n", "",

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from ladder_lsp.checks import CheckContext, run_checks
-from ladder_lsp.guards import python_ast, refactor
+from ladder_lsp.analysis import python_ast
+from ladder_lsp.pipeline.checks import refactor
+from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
 from tests.unit.test_answer_set import judge
 
 FENCE = "```"

@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types
 from pygls.workspace import Workspace
 
-from ladder_lsp.lsp_text import document_for_path, open_document, path_of, uri_for_path
+from ladder_lsp.lsp.text import document_for_path, open_document, path_of, uri_for_path
 from tests.e2e.test_uri_paths import lower_hex_uri, pathlib_uri, vscode_uri
 
 SPELLINGS = [vscode_uri, lower_hex_uri, pathlib_uri]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.config import DEFAULT_LOCAL_ONLY
 from ladder_lsp.privacy import local_only_reason, matches_local_only, secret_kind
+from ladder_lsp.settings import DEFAULT_LOCAL_ONLY
 
 # -- globs -------------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.actions import BUILTIN, ActionSpec
-from ladder_lsp.prompts import (
+from ladder_lsp.engine.actions import BUILTIN, ActionSpec
+from ladder_lsp.engine.prompts import (
     EDIT_RULES,
     EXPLAIN_RULES,
     MAX_ANSWER_TOKENS,
@@ -283,7 +283,7 @@ def test_enclosing_headers_edge_cases() -> None:
 
 
 def test_context_never_ends_in_half_a_line() -> None:
-    from ladder_lsp.prompts import _context
+    from ladder_lsp.engine.prompts import _context
 
     inp = prompt_input(start_line=FOR_START + 1, end_line=FOR_END)
     full, left_out = _context(inp, 10_000)
@@ -337,7 +337,7 @@ def test_trimmed_context_names_the_lines_not_sent() -> None:
 
 
 def test_line_ranges_read_as_the_user_counts() -> None:
-    from ladder_lsp.prompts import _line_ranges
+    from ladder_lsp.engine.prompts import _line_ranges
 
     assert _line_ranges([6]) == "line 7"
     assert _line_ranges([0, 1, 2, 9, 11, 12]) == "lines 1-3, 10, 12-13"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ladder_lsp.edits import split_lines
-from ladder_lsp.regions import RegionFinder, python_definition_at
+from ladder_lsp.analysis.regions import RegionFinder, python_definition_at
+from ladder_lsp.pipeline.edits import split_lines
 
 SOURCE = '''\
 import functools

@@ -7,10 +7,10 @@ from typing import Any
 import attrs
 import pytest
 
-from ladder_lsp.actions import BUILTIN, ActionSpec
 from ladder_lsp.backends.base import Tier
-from ladder_lsp.config import Settings, parse_settings
-from ladder_lsp.router import Availability, Decision, Score, decide, score
+from ladder_lsp.engine.actions import BUILTIN, ActionSpec
+from ladder_lsp.engine.routing import Availability, Decision, Score, decide, score
+from ladder_lsp.settings import Settings, parse_settings
 
 SPECS = {a.id: a for a in BUILTIN}
 REFACTOR = SPECS["refactor"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.syntax import (
+from ladder_lsp.analysis.syntax import (
     Definitions,
     enclosing_definition,
     error_count,

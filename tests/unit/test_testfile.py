@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ladder_lsp.testfile import merge_generated, plan_for
+from ladder_lsp.pipeline.testfile import merge_generated, plan_for
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,8 @@ from typing import Any
 
 import anthropic
 
-from .. import breaker
-from ..config import ClaudeSettings
-from .base import (
+from ladder_lsp.backends import breaker
+from ladder_lsp.backends.base import (
     BackendError,
     ChatRequest,
     Completion,
@@ -38,6 +37,7 @@ from .base import (
     Tier,
     Usage,
 )
+from ladder_lsp.settings import ClaudeSettings
 
 log = logging.getLogger(__name__)
 

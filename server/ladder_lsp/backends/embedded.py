@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .base import (
+from ladder_lsp.backends.base import (
     BackendError,
     ChatRequest,
     Completion,

@@ -20,8 +20,7 @@ from typing import Any
 
 import httpx
 
-from ..config import LocalSettings
-from .base import (
+from ladder_lsp.backends.base import (
     BackendError,
     ChatRequest,
     Completion,
@@ -32,6 +31,7 @@ from .base import (
     Tier,
     Usage,
 )
+from ladder_lsp.settings import LocalSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from .actions import ActionSpec
-from .backends.base import ChatRequest
+from ladder_lsp.backends.base import ChatRequest
+from ladder_lsp.engine.actions import ActionSpec
 
 CHARS_PER_TOKEN = 3.5
 MIN_ANSWER_TOKENS = 512  # the least an answer gets: below it the prompt is too large

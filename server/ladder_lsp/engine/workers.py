@@ -13,10 +13,10 @@ import logging
 
 import attrs
 
-from .backends.base import Tier
-from .edits import LineEdit, make_target
-from .fanout import split_chunks
-from .jobs import Attempt, Engine, Report, RunInput, RunOutcome, Status
+from ladder_lsp.backends.base import Tier
+from ladder_lsp.engine.engine import Attempt, Engine, Report, RunInput, RunOutcome, Status
+from ladder_lsp.engine.fanout import split_chunks
+from ladder_lsp.pipeline.edits import LineEdit, make_target
 
 log = logging.getLogger(__name__)
 

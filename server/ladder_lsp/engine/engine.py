@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from . import prompts, router
-from .actions import ActionSpec
-from .answer import extract_code, strip_reasoning
-from .backends.base import (
+from ladder_lsp.backends.base import (
     Backend,
     BackendError,
     ChatRequest,
@@ -33,16 +30,20 @@ from .backends.base import (
     Tier,
     Usage,
 )
-from .backends.openai_compat import OpenAICompatBackend, SharedClient
-from .checks import CheckContext, run_checks
-from .config import Settings
-from .edits import LineEdit, Target, build_block, minimal_edits
-from .guards.tests import run_pytest
-from .privacy import local_only_reason
-from .testfile import merge_generated, plan_for
+from ladder_lsp.backends.openai_compat import OpenAICompatBackend, SharedClient
+from ladder_lsp.engine import prompts
+from ladder_lsp.engine import routing as router
+from ladder_lsp.engine.actions import ActionSpec
+from ladder_lsp.pipeline.answer import extract_code, strip_reasoning
+from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.tests import run_pytest
+from ladder_lsp.pipeline.edits import LineEdit, Target, build_block, minimal_edits
+from ladder_lsp.pipeline.testfile import merge_generated, plan_for
+from ladder_lsp.privacy import local_only_reason
+from ladder_lsp.settings import Settings
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
+    from ladder_lsp.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class Engine:
         if setting == "off":
             return None
         if self._embedded is None and not self._embedded_missing:
-            from .backends import embedded
+            from ladder_lsp.backends import embedded
 
             path = embedded.find_model(setting) if embedded.available(setting) else None
             if path is None:
@@ -201,7 +202,7 @@ class Engine:
     def claude(self) -> Backend | None:
         """The Claude backend when a key is configured; the SDK is imported on first use."""
         if self._claude is None and self.claude_key():
-            from .backends.anthropic import ClaudeBackend
+            from ladder_lsp.backends.anthropic import ClaudeBackend
 
             self._claude = ClaudeBackend(self.settings.claude, self.claude_key())
         return self._claude
@@ -289,7 +290,7 @@ class Engine:
                 if auto and Tier.LOCAL not in tried and available.local_ok:
                     queue = [Tier.LOCAL]
         if last.status in ("rejected", "no-change") and self._demo_served():
-            from .backends.embedded import DEMO_NOTE
+            from ladder_lsp.backends.embedded import DEMO_NOTE
 
             last = attrs.evolve(last, message=f"{last.message} {DEMO_NOTE}")
         return attrs.evolve(last, steps=tuple(steps), attempts=tuple(attempts))
@@ -331,7 +332,7 @@ class Engine:
         """Why this Claude call would break `budget.dailyUsd` (estimated before sending)."""
         if self.ledger is None:
             return ""
-        from .ledger import cost
+        from ladder_lsp.store.ledger import cost
 
         daily = self.settings.budget.daily_usd
         if daily == 0 and explicit:

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 
 import attrs
 
-from .actions import ActionSpec
-from .backends.base import Tier
-from .config import RoutingMode, Settings
-from .prompts import answer_budget, estimate_tokens
+from ladder_lsp.backends.base import Tier
+from ladder_lsp.engine.actions import ActionSpec
+from ladder_lsp.engine.prompts import answer_budget, estimate_tokens
+from ladder_lsp.settings import RoutingMode, Settings
 
 ACTION_WEIGHT = {"tests": 15, "refactor": 10, "fix": 5, "explain": 0, "docstring": 0}
 BUILTIN_NAMES = frozenset(dir(builtins))

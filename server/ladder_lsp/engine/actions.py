@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from .config import Settings
+from ladder_lsp.settings import Settings
 
 REFACTOR_REWRITE = "refactor.rewrite"
 QUICKFIX = "quickfix"

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ladder_lsp.guards import docstring, fix, refactor, tests
+from ladder_lsp.pipeline.checks import docstring, fix, refactor, tests
 
 if TYPE_CHECKING:
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 CUSTOM = "custom"  # the registry key for user-defined actions
 

@@ -13,10 +13,10 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.guards import python_ast
+from ladder_lsp.analysis import python_ast
 
 if TYPE_CHECKING:
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 MAX_REASONS = 3
 _SURFACE_CHANGE_PROMPT = re.compile(
@@ -310,7 +310,7 @@ def check_no_new_findings(ctx: CheckContext) -> str | None:
 def check_custom_code_change(ctx: CheckContext) -> str | None:
     """Custom actions that change code: the refactor guards, minus the surface when the
     prompt asks to change it (see `check_surface`)."""
-    from ladder_lsp.guards.docstring import is_comment_only_prompt
+    from ladder_lsp.pipeline.checks.docstring import is_comment_only_prompt
 
     if is_comment_only_prompt(ctx.custom_prompt):
         return None

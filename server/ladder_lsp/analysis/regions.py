@@ -14,7 +14,7 @@ import textwrap
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .syntax import Definitions
+from ladder_lsp.analysis.syntax import Definitions
 
 CACHE_SIZE = 8  # parsed documents kept (one per recently listed version)
 _HEADER = re.compile(r"^(\s*)(async\s+def|def|class)\s")

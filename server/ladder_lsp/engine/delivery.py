@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from .edits import LineEdit
-from .jobs import RunInput, RunOutcome
-from .ledger import Ledger, RunRecord
+from ladder_lsp.engine.engine import RunInput, RunOutcome
+from ladder_lsp.pipeline.edits import LineEdit
+from ladder_lsp.store.ledger import Ledger, RunRecord
 
 log = logging.getLogger(__name__)
 SECRET_REFUSAL = "the answer contains one of your API keys, so nothing was applied."

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.guards import python_ast, refactor
+from ladder_lsp.analysis import python_ast
+from ladder_lsp.pipeline.checks import refactor
 
 if TYPE_CHECKING:
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 _Q = r"[`'\"‘’“”]"
 _NAME = rf"{_Q}(?P<name>[\w.]+(?: as \w+)?){_Q}"

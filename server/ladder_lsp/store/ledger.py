@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import platformdirs
 
-from .backends.base import Tier, Usage
+from ladder_lsp.backends.base import Tier, Usage
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from ladder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 LEDGER_ENV = "LADDER_LEDGER"

@@ -19,11 +19,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ladder_lsp import syntax
-from ladder_lsp.guards import python_ast
+from ladder_lsp.analysis import python_ast, syntax
 
 if TYPE_CHECKING:
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 _JS_LIKE = frozenset(
     {"javascript", "javascriptreact", "typescript", "typescriptreact", "js", "ts", "jsx", "tsx"}

@@ -231,7 +231,7 @@ def _type_name(default: Any) -> str:
 def _parse_custom(
     value: list[Any] | tuple[Any, ...], problems: list[Problem]
 ) -> tuple[CustomAction, ...]:
-    from .actions import BUILTIN  # here: actions imports this module
+    from ladder_lsp.engine.actions import BUILTIN  # here: actions imports this module
 
     taken = {a.id for a in BUILTIN}
     out: list[CustomAction] = []

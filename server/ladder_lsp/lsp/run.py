@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 from lsprotocol import types
 
-from .actions import find_action
-from .backends.base import Tier
-from .delivery import Delivery, Disposition, deliver, record
-from .edits import LineEdit, apply_line_edits, carry, make_target
-from .jobs import RunInput, RunOutcome
-from .listing import RunArgs
-from .lsp_text import (
+from ladder_lsp.analysis.syntax import language_from_path
+from ladder_lsp.backends.base import Tier
+from ladder_lsp.engine.actions import find_action
+from ladder_lsp.engine.delivery import Delivery, Disposition, deliver, record
+from ladder_lsp.engine.engine import RunInput, RunOutcome
+from ladder_lsp.engine.workers import run_workers
+from ladder_lsp.lsp.listing import RunArgs
+from ladder_lsp.lsp.text import (
     document_for_path,
     line_edits_to_text_edits,
     open_document,
@@ -36,11 +37,10 @@ from .lsp_text import (
     to_server_position,
     uri_for_path,
 )
-from .syntax import language_from_path
-from .workers import run_workers
+from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, carry, make_target
 
 if TYPE_CHECKING:
-    from .server import LadderServer
+    from ladder_lsp.lsp.server import LadderServer
 
 log = logging.getLogger(__name__)
 APPLY_TIMEOUT = 30.0  # some clients (Vim's ALE) never answer workspace/applyEdit

@@ -13,13 +13,12 @@ import collections
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp import syntax
-from ladder_lsp.guards import python_ast
+from ladder_lsp.analysis import python_ast, syntax
 
 if TYPE_CHECKING:
     import tree_sitter
 
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 
 _COMMENT_ONLY_PROMPT = re.compile(

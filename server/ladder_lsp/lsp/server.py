@@ -18,20 +18,20 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from . import __version__
-from .actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
-from .backends.base import BackendError
-from .capabilities import ClientFeatures, read_features
-from .config import Problem, Settings, merge_raw, parse_settings
-from .jobs import Engine
-from .ledger import Ledger
-from .listing import RunArgs, offers
-from .lsp_deliveries import Deliveries
-from .lsp_run import run_command
-from .lsp_text import open_document, path_of, split_lines
-from .privacy import known_secrets
-from .protocol import LadderProtocol
-from .regions import RegionFinder
+from ladder_lsp import __version__
+from ladder_lsp.analysis.regions import RegionFinder
+from ladder_lsp.backends.base import BackendError
+from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
+from ladder_lsp.engine.engine import Engine
+from ladder_lsp.lsp.capabilities import ClientFeatures, read_features
+from ladder_lsp.lsp.deliveries import Deliveries
+from ladder_lsp.lsp.listing import RunArgs, offers
+from ladder_lsp.lsp.protocol import LadderProtocol
+from ladder_lsp.lsp.run import run_command
+from ladder_lsp.lsp.text import open_document, path_of, split_lines
+from ladder_lsp.privacy import known_secrets
+from ladder_lsp.settings import Problem, Settings, merge_raw, parse_settings
+from ladder_lsp.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 STATUS_NOTIFICATION = "ladder/status"
@@ -331,7 +331,7 @@ def create_server() -> LadderServer:
 
 def debug_stats(ls: LadderServer) -> dict[str, Any]:
     """Figures for `ladder.debug.stats` (Linux /proc; -1 where unavailable)."""
-    from . import breaker
+    from ladder_lsp.backends import breaker
 
     try:
         fds = len(os.listdir("/proc/self/fd"))

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from ladder_lsp import guards, syntax
-from ladder_lsp.edits import BOM  # Python's decoder drops a file's BOM before compiling
-from ladder_lsp.guards import python_ast
+from ladder_lsp.analysis import python_ast, syntax
+from ladder_lsp.pipeline.checks import guards
+from ladder_lsp.pipeline.edits import BOM  # Python's decoder drops a file's BOM before compiling
 
 
 @attrs.frozen
@@ -492,6 +492,6 @@ for _check in (
 ):
     register(None, _check)
 
-# Per-action guards (docstring, refactor, fix, tests, custom): see `ladder_lsp.guards`.
+# Per-action guards (docstring, refactor, fix, tests, custom): see `pipeline.checks.guards`.
 for _action, _guard in guards.GUARDS:
     register(_action, _guard)

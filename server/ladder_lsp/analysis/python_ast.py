@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ladder_lsp import syntax
+from ladder_lsp.analysis import syntax
 
 if TYPE_CHECKING:
-    from ladder_lsp.checks import CheckContext
+    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 # --- where the block is ---------------------------------------------------------------
 

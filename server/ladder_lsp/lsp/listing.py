@@ -11,13 +11,13 @@ from typing import Any
 import attrs
 from lsprotocol import types
 
-from . import router
-from .actions import ActionSpec, catalogue, find_action, kind_allowed, title
-from .backends.base import Tier
-from .config import Settings
-from .fanout import looks_splittable
-from .lsp_text import range_overlaps
-from .regions import RegionFinder
+from ladder_lsp.analysis.regions import RegionFinder
+from ladder_lsp.backends.base import Tier
+from ladder_lsp.engine import routing as router
+from ladder_lsp.engine.actions import ActionSpec, catalogue, find_action, kind_allowed, title
+from ladder_lsp.engine.fanout import looks_splittable
+from ladder_lsp.lsp.text import range_overlaps
+from ladder_lsp.settings import Settings
 
 MAX_SCORED_CHARS = 200_000  # beyond this the size alone decides; no AST walk while listing
 

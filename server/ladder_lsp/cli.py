@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TextIO
 
 from ladder_lsp.analysis.syntax import enclosing_definition, language_from_path
+from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError, Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver
 from ladder_lsp.engine.engine import Engine, RunInput, RunOutcome
-from ladder_lsp.lsp.text import split_lines
 from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, make_target, unified_diff
 from ladder_lsp.privacy import known_secrets
 from ladder_lsp.settings import Settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.pipeline.edits import (
     LineEdit,
     Target,
@@ -17,7 +18,6 @@ from ladder_lsp.pipeline.edits import (
     minimal_edits,
     rebase,
     shift_edits,
-    split_lines,
     unified_diff,
 )
 

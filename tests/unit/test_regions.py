@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ladder_lsp.analysis.regions import RegionFinder, python_definition_at
-from ladder_lsp.pipeline.edits import split_lines
+from ladder_lsp.analysis.text import split_lines
 
 SOURCE = '''\
 import functools

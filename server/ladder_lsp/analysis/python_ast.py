@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis.text import indent_width
 
 if TYPE_CHECKING:
     from ladder_lsp.pipeline.checks.runner import CheckContext
@@ -190,18 +191,6 @@ _DEF = re.compile(r"(?:async\s+)?def\b")
 _CLASS = re.compile(r"class\b")
 
 
-def _indent(line: str) -> int:
-    width = 0
-    for char in line:
-        if char == " ":
-            width += 1
-        elif char == "\t":
-            width += 8 - width % 8
-        else:
-            break
-    return width
-
-
 def _is_code(line: str) -> bool:
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith("#")
@@ -227,7 +216,7 @@ def _statement_end(lines: Sequence[str], after: int, level: int, limit: int) -> 
     index = after
     while index < limit:
         line = lines[index]
-        if _is_code(line) and _indent(line) <= level and _starts_statement(lines, index):
+        if _is_code(line) and indent_width(line) <= level and _starts_statement(lines, index):
             return index
         index += 1
     return limit
@@ -239,7 +228,7 @@ def _statement_start(lines: Sequence[str], before: int, level: int, floor: int) 
     while index >= floor:
         line = lines[index]
         if _is_code(line):
-            indent = _indent(line)
+            indent = indent_width(line)
             if indent < level:
                 return None
             if indent == level and _starts_statement(lines, index):
@@ -248,7 +237,7 @@ def _statement_start(lines: Sequence[str], before: int, level: int, floor: int) 
     else:
         return None
     while index - 1 >= floor and lines[index - 1].strip().startswith("@"):
-        if _indent(lines[index - 1]) != level:
+        if indent_width(lines[index - 1]) != level:
             break
         index -= 1
     return index
@@ -297,7 +286,7 @@ def unit_shape(lines: Sequence[str], block_start: int, block_end: int) -> UnitSh
         if start is None:
             start = min(block_start, first)
         whole_end = _statement_end(lines, max(block_end, start + 1), level, hi)
-        inside = all(_indent(lines[i]) > level for i in code)
+        inside = all(indent_width(lines[i]) > level for i in code)
         keyword = _keyword_line(lines, start, hi)
         header = _header_end(lines, keyword, hi)
         own_end = _statement_end(lines, header + 1, level, hi)
@@ -316,7 +305,7 @@ def unit_shape(lines: Sequence[str], block_start: int, block_end: int) -> UnitSh
         body = [i for i in range(header + 1, own_end) if _is_code(lines[i])]
         if not body:
             return UnitShape(tuple(prefix), begin, own_end, top)
-        body_level = _indent(lines[body[0]])
+        body_level = indent_width(lines[body[0]])
         prefix.extend((i, lines[i]) for i in range(start, header + 1))
         inner = _statement_start(lines, first, body_level, header + 1)
         inner_start = min(inner if inner is not None else first, block_start)

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from ladder_lsp.analysis.syntax import Definitions
+from ladder_lsp.analysis.text import indent_width
 
 CACHE_SIZE = 8  # parsed documents kept (one per recently listed version)
 _HEADER = re.compile(r"^(\s*)(async\s+def|def|class)\s")
@@ -51,14 +52,10 @@ class RegionFinder:
         return cached
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
 def python_definition_at(lines: Sequence[str], line: int) -> tuple[int, int] | None:
     """The innermost def/class containing `line`, found by indentation and verified by
     parsing the block alone; None when unsure (the caller then parses the file)."""
-    level = _indent(lines[line]) if lines[line].strip() else 10**6
+    level = indent_width(lines[line]) if lines[line].strip() else 10**6
     header = None
     for i in range(line, -1, -1):
         text = lines[i]
@@ -69,10 +66,10 @@ def python_definition_at(lines: Sequence[str], line: int) -> tuple[int, int] | N
             header = i
             break
         if i != line and text.strip() and not text.lstrip().startswith(("#", "@", ")", "]")):
-            level = min(level, _indent(text))
+            level = min(level, indent_width(text))
     if header is None:
         return None
-    base = _indent(lines[header])
+    base = indent_width(lines[header])
     start = header
     while start > 0 and lines[start - 1].lstrip().startswith("@"):
         start -= 1
@@ -81,7 +78,7 @@ def python_definition_at(lines: Sequence[str], line: int) -> tuple[int, int] | N
     while end < len(lines):
         text = lines[end]
         if text.strip():
-            if _indent(text) <= base and not _continues(lines, last, end):
+            if indent_width(text) <= base and not _continues(lines, last, end):
                 break
             last = end
         end += 1

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import tree_sitter
 
+from ladder_lsp.analysis.text import indent_width
+
 # LSP languageId -> (wheel module, function returning the grammar pointer)
 _GRAMMARS: dict[str, tuple[str, str]] = {
     "python": ("tree_sitter_python", "language"),
@@ -337,18 +339,6 @@ def _attached_start(children: list[tree_sitter.Node], index: int, attached: froz
     return start
 
 
-def _indent_width(line: str) -> int:
-    width = 0
-    for char in line:
-        if char == " ":
-            width += 1
-        elif char == "\t":
-            width += 4 - width % 4
-        else:
-            break
-    return width
-
-
 def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None:
     """The block at the cursor's indentation plus its header line, for any language.
 
@@ -375,12 +365,12 @@ def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None
         if picked is None:
             return None
         line = picked
-    level = _indent_width(lines[line])
+    level = indent_width(lines[line])
     following = next((i for i in range(line + 1, count) if not blank(i)), None)
-    if following is not None and _indent_width(lines[following]) > level:
+    if following is not None and indent_width(lines[following]) > level:
         # The cursor is on a header: take its body, the header included.
         header: int | None = line
-        level = _indent_width(lines[following])
+        level = indent_width(lines[following])
         first = last = following
     else:
         header = None
@@ -395,7 +385,7 @@ def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None
                 break
             i -= 1
             continue
-        if _indent_width(lines[i]) >= level:
+        if indent_width(lines[i]) >= level:
             first = i
             i -= 1
             continue
@@ -408,7 +398,7 @@ def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None
                 break
             i += 1
             continue
-        if _indent_width(lines[i]) < level:
+        if indent_width(lines[i]) < level:
             break
         last = i
         i += 1
@@ -418,7 +408,7 @@ def indentation_block(lines: Sequence[str], line: int) -> tuple[int, int] | None
         closer = next((j for j in range(last + 1, count) if not blank(j)), None)
         if closer is not None:
             text = lines[closer].strip()
-            if _indent_width(lines[closer]) == _indent_width(lines[header]) and (
+            if indent_width(lines[closer]) == indent_width(lines[header]) and (
                 text.startswith(("}", ")", "]")) or text.rstrip(";") in _CLOSERS
             ):
                 end = closer + 1

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.backends.base import ChatRequest
 from ladder_lsp.engine.actions import ActionSpec
 
@@ -227,10 +228,6 @@ def _imports(lines: Sequence[str], before: int) -> _Numbered:
     return found
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
 def enclosing_headers(lines: Sequence[str], start_line: int) -> list[str]:
     """Lines above the selection that open the blocks it sits in (`class Cart(Base):` …)."""
     return [text for _number, text in _enclosing(lines, start_line)]
@@ -240,7 +237,7 @@ def _enclosing(lines: Sequence[str], start_line: int) -> _Numbered:
     if start_line >= len(lines):
         return []
     first = next((ln for ln in lines[start_line:] if ln.strip()), "")
-    level = _indent(first)
+    level = indent_width(first)
     headers: _Numbered = []
     for number in range(start_line - 1, -1, -1):
         if level == 0:
@@ -248,7 +245,7 @@ def _enclosing(lines: Sequence[str], start_line: int) -> _Numbered:
         line = lines[number]
         if not line.strip():
             continue
-        if _indent(line) < level and not line.lstrip().startswith(("#", "//", "@")):
+        if indent_width(line) < level and not line.lstrip().startswith(("#", "//", "@")):
             headers.append((number, line.rstrip("\r\n")))
-            level = _indent(line)
+            level = indent_width(line)
     return list(reversed(headers))

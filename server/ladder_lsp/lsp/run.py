@@ -22,6 +22,7 @@ import platformdirs
 from lsprotocol import types
 
 from ladder_lsp.analysis.syntax import language_from_path
+from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver, record
@@ -33,7 +34,6 @@ from ladder_lsp.lsp.text import (
     line_edits_to_text_edits,
     open_document,
     path_of,
-    split_lines,
     to_server_position,
     uri_for_path,
 )

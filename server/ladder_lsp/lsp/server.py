@@ -20,6 +20,7 @@ from pygls.lsp.server import LanguageServer
 
 from ladder_lsp import __version__
 from ladder_lsp.analysis.regions import RegionFinder
+from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
 from ladder_lsp.engine.engine import Engine
@@ -28,7 +29,7 @@ from ladder_lsp.lsp.deliveries import Deliveries
 from ladder_lsp.lsp.listing import RunArgs, offers
 from ladder_lsp.lsp.protocol import LadderProtocol
 from ladder_lsp.lsp.run import run_command
-from ladder_lsp.lsp.text import open_document, path_of, split_lines
+from ladder_lsp.lsp.text import open_document, path_of
 from ladder_lsp.privacy import known_secrets
 from ladder_lsp.settings import Problem, Settings, merge_raw, parse_settings
 from ladder_lsp.store.ledger import Ledger

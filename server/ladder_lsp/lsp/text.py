@@ -14,7 +14,6 @@ URI → path, goes through `open_document` / `document_for_path` / `path_of` her
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,8 +23,6 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import PositionCodec, TextDocument, Workspace
 
 from ladder_lsp.pipeline.edits import LineEdit
-
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def path_of(uri: str) -> str:
@@ -61,11 +58,6 @@ def uri_for_path(workspace: Workspace, path: Path | str) -> str:
     if doc is not None:
         return doc.uri
     return from_fs_path(str(path)) or Path(path).absolute().as_uri()
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split exactly where LSP splits them."""
-    return _LINE_RE.findall(text)
 
 
 def strip_eol(line: str) -> str:

@@ -29,6 +29,8 @@ import re
 
 import attrs
 
+from ladder_lsp.analysis.text import indent_width
+
 
 @attrs.frozen
 class Extracted:
@@ -207,14 +209,14 @@ def _fenced_blocks(lines: list[str], language: str) -> list[_Block]:
             continue
         fence = match.group("fence")
         indent = len(match.group("indent"))
-        deepest = _indent_width(match.group("indent")) + _MAX_FENCE_INDENT
+        deepest = indent_width(match.group("indent")) + _MAX_FENCE_INDENT
         closing = re.compile(rf"^(?P<indent>[ \t]*){re.escape(fence[0])}{{{len(fence)},}}\s*$")
         body: list[str] = []
         row += 1
         closed = False
         while row < len(lines):
             close = closing.match(lines[row])
-            if close and _indent_width(close.group("indent")) <= deepest:
+            if close and indent_width(close.group("indent")) <= deepest:
                 closed = True
                 row += 1
                 break
@@ -223,7 +225,7 @@ def _fenced_blocks(lines: list[str], language: str) -> list[_Block]:
                 reopened
                 and reopened.group("info")
                 and reopened.group("fence") == fence
-                and _indent_width(reopened.group("indent")) <= deepest
+                and indent_width(reopened.group("indent")) <= deepest
             ):
                 closed = True  # the model forgot to close before opening the next block
                 break
@@ -243,19 +245,11 @@ def _fenced_blocks(lines: list[str], language: str) -> list[_Block]:
     return blocks
 
 
-def _indent_width(indent: str) -> int:
-    """Columns of leading blanks, a tab counting to the next multiple of 4 (CommonMark)."""
-    width = 0
-    for char in indent:
-        width = width + 4 - width % 4 if char == "\t" else width + 1
-    return width
-
-
 def _stray_fence(line: str) -> bool:
     """A fence marker inside a block that did not close it (`~~~` in a ``` block). Indented
     4 columns or more it is code (a Markdown example in a docstring), not Markdown."""
     match = _FENCE_NOISE.match(line)
-    return match is not None and _indent_width(match.group("indent")) <= _MAX_FENCE_INDENT
+    return match is not None and indent_width(match.group("indent")) <= _MAX_FENCE_INDENT
 
 
 def _info_tag(info: str) -> str:

@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import collections
 import difflib
-import re
 from collections.abc import Callable, Sequence
 
 import attrs
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_TAB_WIDTH = 4
+from ladder_lsp.analysis.text import TAB_WIDTH, indent_width, leading_blanks
+
 BOM = "\ufeff"  # a file's byte-order mark: part of the file, never of the code
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split only where LSP splits (`\\n`, `\\r\\n`, `\\r`).
-
-    `str.splitlines` (used by pygls' `doc.lines`) also splits on form feeds, `\\x85`,
-    `\\u2028`…, which shifts every later line number against the client's.
-    """
-    return _LINE.findall(text)
 
 
 def line_ending(line: str) -> str:
@@ -122,17 +112,6 @@ def _clamp(lines: tuple[str, ...], position: tuple[int, int]) -> tuple[int, int]
 # --- fitting code into the block -------------------------------------------------------
 
 
-def _leading(text: str) -> str:
-    return text[: len(text) - len(text.lstrip(" \t"))]
-
-
-def _width(whitespace: str) -> int:
-    width = 0
-    for char in whitespace:
-        width = width + _TAB_WIDTH - width % _TAB_WIDTH if char == "\t" else width + 1
-    return width
-
-
 def _space_unit(indents: Sequence[str]) -> int | None:
     """The most common step between successive space indentations (2, 3, 4 or 8).
 
@@ -141,7 +120,7 @@ def _space_unit(indents: Sequence[str]) -> int | None:
     steps: collections.Counter[int] = collections.Counter()
     previous: int | None = None
     for indent in indents:
-        width = _width(indent)
+        width = indent_width(indent)
         if previous is not None and width != previous and "\t" not in indent:
             step = abs(width - previous)
             if step in (2, 3, 4, 8):
@@ -154,8 +133,8 @@ def _space_unit(indents: Sequence[str]) -> int | None:
 
 def _indent_style(target: Target) -> tuple[bool, int | None]:
     """(indents with tabs?, spaces per level) — from the block, else the document."""
-    block = [_leading(line) for line in target.block_lines if line.strip()]
-    document = [_leading(line) for line in target.lines[:2000] if line.strip()]
+    block = [leading_blanks(line) for line in target.block_lines if line.strip()]
+    document = [leading_blanks(line) for line in target.lines[:2000] if line.strip()]
     first_indent = next((indent for indent in block + document if indent), "")
     uses_tabs = first_indent.startswith("\t")
     unit = _space_unit(block)
@@ -241,18 +220,18 @@ def _edge_blanks(target: Target, old: list[str]) -> tuple[int, int]:
 
 def _reindent(target: Target, old: list[str], code: list[str]) -> list[str]:
     uses_tabs, doc_unit = _indent_style(target)
-    old_indents = [_leading(line) for line in old if line.strip()]
+    old_indents = [leading_blanks(line) for line in old if line.strip()]
     if old_indents:
-        base = min(old_indents, key=_width)
+        base = min(old_indents, key=indent_width)
     else:
         base = target.prefix
-    base_width = _width(base)
+    base_width = indent_width(base)
 
-    widths = [_width(_leading(line)) for line in code]
+    widths = [indent_width(leading_blanks(line)) for line in code]
     nonblank = [i for i, line in enumerate(code) if line]
-    code_tabs = any(_leading(code[i]).startswith("\t") for i in nonblank)
-    code_unit = _TAB_WIDTH if code_tabs else _space_unit([_leading(code[i]) for i in nonblank])
-    code_unit = code_unit or doc_unit or _TAB_WIDTH
+    code_tabs = any(leading_blanks(code[i]).startswith("\t") for i in nonblank)
+    code_unit = TAB_WIDTH if code_tabs else _space_unit([leading_blanks(code[i]) for i in nonblank])
+    code_unit = code_unit or doc_unit or TAB_WIDTH
     doc_unit = doc_unit or code_unit
 
     absolute = _echo_shape(target, old, code, widths, nonblank)
@@ -283,10 +262,10 @@ def _echo_shape(
     if not target.prefix or target.prefix.strip() or len(nonblank) < 2:
         return None
     first_old = next((line for line in old if line.strip()), None)
-    rest_old = [_width(_leading(line)) for line in old[1:] if line.strip()]
+    rest_old = [indent_width(leading_blanks(line)) for line in old[1:] if line.strip()]
     if first_old is None or not rest_old:
         return None
-    first_width, rest_min = _width(_leading(first_old)), min(rest_old)
+    first_width, rest_min = indent_width(leading_blanks(first_old)), min(rest_old)
     first = nonblank[0]
     code_rest = min(widths[i] for i in nonblank[1:])
     if first != 0 or widths[first] != 0 or not 0 < first_width < rest_min <= code_rest:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from ladder_lsp.analysis import python_ast, syntax
+from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.pipeline.checks import guards
 from ladder_lsp.pipeline.edits import BOM  # Python's decoder drops a file's BOM before compiling
 
@@ -438,7 +439,7 @@ def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
 
 def _least_indent(block: str) -> int:
     widths = [
-        len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+        indent_width(line)
         for line in syntax.normalize_newlines(block).split("\n")
         if line.strip() and not line.lstrip().startswith("#")
     ]

@@ -1,0 +1,38 @@
+"""Text facts every layer shares, defined once: where lines split and how wide indentation is.
+
+Lines split where LSP splits them (`\\n`, `\\r\\n`, `\\r`): `str.splitlines` (used by pygls'
+`doc.lines`) also splits on form feeds, `\\x85`, `\\u2028`…, which would shift every later line
+number against the client's. A tab in indentation advances to the next multiple of
+`TAB_WIDTH` columns (CommonMark's rule, and the editors' default); code that mixes tabs and
+spaces ambiguously is rejected by its own compiler anyway.
+"""
+
+from __future__ import annotations
+
+import re
+
+TAB_WIDTH = 4
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only where LSP splits."""
+    return _LINE.findall(text)
+
+
+def leading_blanks(line: str) -> str:
+    """The spaces and tabs a line starts with."""
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def indent_width(line: str) -> int:
+    """Columns of the blanks `line` starts with (the rest of the line is ignored)."""
+    width = 0
+    for char in line:
+        if char == " ":
+            width += 1
+        elif char == "\t":
+            width += TAB_WIDTH - width % TAB_WIDTH
+        else:
+            break
+    return width

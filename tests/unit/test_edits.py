@@ -7,19 +7,15 @@ import pytest
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.pipeline.edits import (
     LineEdit,
-    Target,
     apply_line_edits,
-    build_block,
-    carry,
     edit_range,
     edits_for,
-    line_content,
-    make_target,
     minimal_edits,
-    rebase,
-    shift_edits,
     unified_diff,
 )
+from ladder_lsp.pipeline.rebase import carry, rebase, shift_edits
+from ladder_lsp.pipeline.reindent import build_block
+from ladder_lsp.pipeline.target import Target, line_content, make_target
 
 CLASS_DOC = """\
 class Cart:

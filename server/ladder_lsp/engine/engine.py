@@ -34,10 +34,13 @@ from ladder_lsp.backends.openai_compat import OpenAICompatBackend, SharedClient
 from ladder_lsp.engine import prompts
 from ladder_lsp.engine import routing as router
 from ladder_lsp.engine.actions import ActionSpec
-from ladder_lsp.pipeline.answer import extract_code, strip_reasoning
+from ladder_lsp.pipeline.answer import extract_code
 from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
 from ladder_lsp.pipeline.checks.tests import run_pytest
-from ladder_lsp.pipeline.edits import LineEdit, Target, build_block, minimal_edits
+from ladder_lsp.pipeline.edits import LineEdit, minimal_edits
+from ladder_lsp.pipeline.reasoning import strip_reasoning
+from ladder_lsp.pipeline.reindent import build_block
+from ladder_lsp.pipeline.target import Target
 from ladder_lsp.pipeline.testfile import merge_generated, plan_for
 from ladder_lsp.privacy import local_only_reason
 from ladder_lsp.settings import Settings

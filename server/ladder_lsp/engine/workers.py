@@ -16,7 +16,8 @@ import attrs
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.engine import Attempt, Engine, Report, RunInput, RunOutcome, Status
 from ladder_lsp.engine.fanout import split_chunks
-from ladder_lsp.pipeline.edits import LineEdit, make_target
+from ladder_lsp.pipeline.edits import LineEdit
+from ladder_lsp.pipeline.target import make_target
 
 log = logging.getLogger(__name__)
 

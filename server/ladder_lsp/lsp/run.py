@@ -37,7 +37,9 @@ from ladder_lsp.lsp.text import (
     to_server_position,
     uri_for_path,
 )
-from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, carry, make_target
+from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits
+from ladder_lsp.pipeline.rebase import carry
+from ladder_lsp.pipeline.target import make_target
 
 if TYPE_CHECKING:
     from ladder_lsp.lsp.server import LadderServer

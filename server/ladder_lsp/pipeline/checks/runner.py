@@ -25,7 +25,7 @@ import attrs
 from ladder_lsp.analysis import python_ast, syntax
 from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.pipeline.checks import guards
-from ladder_lsp.pipeline.edits import BOM  # Python's decoder drops a file's BOM before compiling
+from ladder_lsp.pipeline.target import BOM
 
 
 @attrs.frozen

@@ -1,0 +1,101 @@
+"""The snapshot a model works on: the selected lines of one document version, and
+the text around a partial selection that must be kept.
+
+Everything works on lines that carry their own ending; positions are (line, Python str
+index): the LSP layer converts the client's UTF-16 units at the boundary.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+
+import attrs
+
+BOM = "\ufeff"  # a file's byte-order mark: part of the file, never of the code
+
+
+def line_ending(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith(("\n", "\r")):
+        return line[-1]
+    return ""
+
+
+def line_content(line: str) -> str:
+    return line[: len(line) - len(line_ending(line))]
+
+
+@attrs.frozen
+class Target:
+    """What the model was asked about: a snapshot of the document and the selected lines."""
+
+    uri: str
+    version: int | None
+    lines: tuple[str, ...]
+    start_line: int
+    end_line: int  # exclusive
+    prefix: str = ""  # first block line's text before the selection
+    suffix: str = ""  # last block line's text after the selection, without its ending
+
+    @property
+    def block_lines(self) -> tuple[str, ...]:
+        return self.lines[self.start_line : self.end_line]
+
+    @property
+    def block_text(self) -> str:
+        """The whole selected lines: what to send the model when the prefix is indentation."""
+        return "".join(self.block_lines)
+
+    @property
+    def selected_text(self) -> str:
+        """Exactly the selection, without the last line's ending."""
+        block = self.block_text
+        if not block:
+            return ""
+        tail = len(line_ending(self.lines[self.end_line - 1])) + len(self.suffix)
+        return block[len(self.prefix) : len(block) - tail]
+
+    @property
+    def eol(self) -> str:
+        """The document's dominant line ending ("\\n" when it has none)."""
+        # a sample is enough to know the style, and keeps runs O(1) in the file's size
+        counts = collections.Counter(line_ending(line) for line in self.lines[:2000])
+        counts.pop("", None)
+        return counts.most_common(1)[0][0] if counts else "\n"
+
+
+def make_target(
+    uri: str,
+    version: int | None,
+    lines: Sequence[str],
+    start: tuple[int, int],
+    end: tuple[int, int],
+) -> Target:
+    """A target from a (line, str index) range; reversed or out-of-range positions are clamped.
+
+    An end at column 0 of a later line excludes that line (editors report a selection of
+    whole lines that way).
+    """
+    snapshot = tuple(lines)
+    if not snapshot:
+        return Target(uri, version, (), 0, 0)
+    first, last = sorted((_clamp(snapshot, start), _clamp(snapshot, end)))
+    if snapshot[0].startswith(BOM):  # a selection from the file's start begins after it
+        first, last = max(first, (0, 1)), max(last, (0, 1))
+    prefix = line_content(snapshot[first[0]])[: first[1]]
+    if last[0] > first[0] and last[1] == 0:
+        end_line, suffix = last[0], ""
+    else:
+        end_line, suffix = last[0] + 1, line_content(snapshot[last[0]])[last[1] :]
+    return Target(uri, version, snapshot, first[0], end_line, prefix, suffix)
+
+
+def _clamp(lines: tuple[str, ...], position: tuple[int, int]) -> tuple[int, int]:
+    line, column = position
+    if line < 0:
+        return 0, 0
+    if line >= len(lines):
+        return len(lines) - 1, len(line_content(lines[-1]))
+    return line, min(max(column, 0), len(line_content(lines[line])))

@@ -13,14 +13,8 @@ from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.pipeline.prose import has_code, trim_prose
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
-
-
 FENCE_ANYWHERE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
-
-
 FENCE_NOISE = re.compile(r"^(?P<indent>\s*)(?:```|~~~)")
-
-
 # CommonMark: a fence is indented at most 3 columns (more, relative to where the block's
 # fence stands, is the code's own indentation: a docstring's Markdown example).
 _MAX_FENCE_INDENT = 3

@@ -9,20 +9,10 @@ import re
 _HASH_COMMENT_LANGUAGES = frozenset(
     {"python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "makefile", "dockerfile"}
 )
-
-
 _BOLD_TITLE = re.compile(r"^\*\*[^*]+\*\*")
-
-
 INLINE_SPAN = re.compile(r"(`+)(?P<code>[^`\n]+?)\1")
-
-
 _BULLET = re.compile(r"^(?:\d+[.)]|[-*+•])\s+(?P<rest>.+)$")
-
-
 _HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*$")
-
-
 _SECTION_WORDS = re.compile(
     r"^(?:\W*)(explanation|explanations|changes|changes made|response|answer|output|"
     r"refactored|refactored code|updated code|solution|summary|notes?|example|usage|code|"
@@ -30,14 +20,8 @@ _SECTION_WORDS = re.compile(
     r"step \d+)\b",
     re.IGNORECASE,
 )
-
-
 _WORD = re.compile(r"""^[("'“‘]?[A-Za-z][A-Za-z'’-]*[)"'”’]?[.,:;!?]*$""")
-
-
 _CODE_CHARS = re.compile(r"[{}\[\];=<>|&^%$@\\]")
-
-
 _KEYWORDS = frozenset(
     """
     and as assert async await break case catch class const continue def default defer del do

@@ -7,14 +7,8 @@ from __future__ import annotations
 import re
 
 _THINK_PAIR = re.compile(r"<(think|thinking|reasoning)>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-
-
 _THINK_OPEN = re.compile(r"<(?:think|thinking|reasoning)>", re.IGNORECASE)
-
-
 _THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)\s*>", re.IGNORECASE)
-
-
 _HARMONY_FINAL = "<|channel|>final<|message|>"
 
 

@@ -11,6 +11,7 @@ import {
 } from 'vscode-languageclient/node';
 import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
 import { getClaudeKey, serverEnv } from './secrets';
+import { DOCUMENT_SELECTOR } from './selector';
 import { configurationMiddleware, initializationOptions } from './settings';
 import { STARTING, statusView, stoppedView, type StatusBar } from './statusBar';
 import * as vscode from './vscodeApi';
@@ -103,7 +104,7 @@ export class LadderClient {
       'Ladder',
       { command: server.command, args: server.args, options: { env } },
       {
-        documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+        documentSelector: [...DOCUMENT_SELECTOR],
         initializationOptions: initializationOptions(vscode.getConfiguration('ladder')),
         synchronize: { configurationSection: 'ladder' },
         middleware: { workspace: { configuration: configurationMiddleware } },

@@ -10,13 +10,18 @@ import {
   type ErrorHandler,
 } from 'vscode-languageclient/node';
 import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
+import { STATUS_NOTIFICATION, type ServerCommands } from './protocol';
 import { getClaudeKey, serverEnv } from './secrets';
+import { DOCUMENT_SELECTOR } from './selector';
 import { configurationMiddleware, initializationOptions } from './settings';
 import { STARTING, statusView, stoppedView, type StatusBar } from './statusBar';
 import * as vscode from './vscodeApi';
 
-/** Runs one of the server's `workspace/executeCommand` commands. */
-export type RunServerCommand = (command: string, args?: unknown[]) => Promise<unknown>;
+/** Runs one of the server's `workspace/executeCommand` commands; protocol.ts reads the result. */
+export type RunServerCommand = <C extends keyof ServerCommands>(
+  command: C,
+  args?: ServerCommands[C]['args'],
+) => Promise<unknown>;
 
 interface Launch {
   server: ServerCommand;
@@ -50,11 +55,14 @@ export class LadderClient {
     return this.enqueue(() => this.stopClient());
   }
 
-  readonly executeCommand: RunServerCommand = async (command, args = []) => {
+  readonly executeCommand: RunServerCommand = async (command, args) => {
     if (!this.client?.isRunning()) {
       throw new Error('the server is not running. Try "Ladder: Restart Server".');
     }
-    return this.client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+    return this.client.sendRequest(ExecuteCommandRequest.type, {
+      command,
+      arguments: args ?? [],
+    });
   };
 
   /** The command and environment the server runs with. */
@@ -103,7 +111,7 @@ export class LadderClient {
       'Ladder',
       { command: server.command, args: server.args, options: { env } },
       {
-        documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+        documentSelector: [...DOCUMENT_SELECTOR],
         initializationOptions: initializationOptions(vscode.getConfiguration('ladder')),
         synchronize: { configurationSection: 'ladder' },
         middleware: { workspace: { configuration: configurationMiddleware } },
@@ -115,7 +123,7 @@ export class LadderClient {
       },
     );
     const defaultHandler = client.createDefaultErrorHandler();
-    client.onNotification('ladder/status', (status: unknown) => {
+    client.onNotification(STATUS_NOTIFICATION, (status: unknown) => {
       this.statusBar.show(statusView(status));
     });
     client.onDidChangeState(({ newState }) => {

@@ -1,22 +1,17 @@
-// Ladder: Select Local Model — the server's `ladder.models` list as a quick pick.
+// Ladder: Select Local Model — the server's `ladder.models` list (protocol.ts) as a quick pick.
 import type { QuickPickItem } from 'vscode';
 import type { RunServerCommand } from './client';
-import { asObject, asString } from './json';
+import { readModels } from './protocol';
 import * as vscode from './vscodeApi';
 
 export interface ModelItem extends QuickPickItem {
   id: string;
 }
 
-/** `[{id, state}]` (plain id strings accepted too) → items, loaded models first and marked. */
+/** `ladder.models` → items, loaded models first and marked; entries without an id left out. */
 export function modelItems(models: unknown): ModelItem[] {
-  const entries = Array.isArray(models) ? models : [];
-  return entries
-    .map((entry) => {
-      const model = typeof entry === 'string' ? { id: entry } : asObject(entry);
-      return { id: asString(model.id), state: asString(model.state) };
-    })
-    .filter((model): model is { id: string; state: string | undefined } => model.id !== undefined)
+  return readModels(models)
+    .flatMap(({ id, state }) => (id === undefined ? [] : [{ id, state }]))
     .sort((a, b) => Number(b.state === 'loaded') - Number(a.state === 'loaded'))
     .map(({ id, state }) =>
       state === 'loaded'

@@ -1,6 +1,8 @@
-// The status bar item: the server's `ladder/status` payload rendered as text and tooltip.
+// The status bar item: the server's `ladder/status` payload (protocol.ts) rendered as text and
+// tooltip.
 import type { StatusBarItem } from 'vscode';
-import { asNumber, asObject, asString, usd } from './json';
+import { usd } from './json';
+import { readStatus } from './protocol';
 import * as vscode from './vscodeApi';
 
 export interface StatusView {
@@ -25,26 +27,20 @@ const code = (value: string): string => `\`${value}\``;
 
 /** Missing or mistyped fields are left out; unknown ones are ignored. */
 export function statusView(payload: unknown): StatusView {
-  const status = asObject(payload);
-  const local = asObject(status.local);
-  const claude = asObject(status.claude);
-  const usage = asObject(status.usage);
+  const { local = {}, claude = {}, usage = {}, lastTokensPerSecond } = readStatus(payload);
+  const { model, baseUrl, models } = local;
   const reachable = local.reachable === true;
-  const model = asString(local.model);
-  const baseUrl = asString(local.baseUrl);
-  const tokensPerSecond = asNumber(status.lastTokensPerSecond);
-  const claudeModel = asString(claude.model);
+  const claudeModel = claude.model;
   const claudeReady = claude.configured === true;
-  const todayUsd = asNumber(usage.todayUsd);
-  const savedUsd = asNumber(usage.savedUsd);
+  const { todayUsd, savedUsd } = usage;
 
   const text = [
     reachable ? (model ?? 'no model loaded') : 'offline',
-    reachable && tokensPerSecond ? `${Math.round(tokensPerSecond)} tok/s` : '',
+    reachable && lastTokensPerSecond ? `${Math.round(lastTokensPerSecond)} tok/s` : '',
     todayUsd ? usd(todayUsd) : '',
   ];
 
-  const modelCount = Array.isArray(local.models) ? `, ${local.models.length} available` : '';
+  const modelCount = models ? `, ${models.length} available` : '';
   const localLine = reachable
     ? `$(server) Local: ${model ? code(model) : 'no model loaded'}${modelCount}`
     : `$(debug-disconnect) Local: offline${baseUrl ? ` — nothing answers at ${code(baseUrl)}` : ''}`;

@@ -1,8 +1,8 @@
-// Ladder: Show Usage — the server's `ladder.usage` ledger report as a Markdown preview:
-// `{savedUsd, localShare, tiers: {tier: {runs, costUsd}}, days: [{day, costUsd, savedUsd,
-// tiers: {tier: {runs, localTokens, claudeTokens, costUsd}}}]}`; missing fields read as 0.
+// Ladder: Show Usage — the server's `ladder.usage` ledger report (protocol.ts) as a Markdown
+// preview; missing fields read as 0.
 import type { RunServerCommand } from './client';
-import { asNumber, asObject, asString, usd, type JsonObject } from './json';
+import { usd } from './json';
+import { readUsage } from './protocol';
 import * as vscode from './vscodeApi';
 
 export async function showUsage(run: RunServerCommand): Promise<void> {
@@ -13,10 +13,8 @@ export async function showUsage(run: RunServerCommand): Promise<void> {
   await vscode.executeCommand('markdown.showPreview', document.uri);
 }
 
-const count = (value: unknown): string => (asNumber(value) ?? 0).toLocaleString('en-US');
-const dollars = (value: unknown): string => usd(asNumber(value) ?? 0);
-const byTier = (tiers: unknown): [string, JsonObject][] =>
-  Object.entries(asObject(tiers)).map(([tier, t]) => [tier, asObject(t)]);
+const count = (value: number | undefined): string => (value ?? 0).toLocaleString('en-US');
+const dollars = (value: number | undefined): string => usd(value ?? 0);
 
 /** A Markdown table; every column but the first is numeric, so right-aligned. */
 const table = (header: string[], rows: string[][]): string[] => [
@@ -26,13 +24,13 @@ const table = (header: string[], rows: string[][]): string[] => [
 ];
 
 export function usageMarkdown(report: unknown): string {
-  const usage = asObject(report);
-  const totals = byTier(usage.tiers);
-  const days = Array.isArray(usage.days) ? usage.days.map(asObject) : [];
+  const usage = readUsage(report);
+  const totals = Object.entries(usage.tiers ?? {});
+  const days = usage.days ?? [];
   if (totals.length === 0 && days.length === 0) {
     return '# Ladder usage\n\n_No runs recorded yet._\n';
   }
-  const share = asNumber(usage.localShare);
+  const share = usage.localShare;
   return [
     '# Ladder usage',
     '',
@@ -47,11 +45,11 @@ export function usageMarkdown(report: unknown): string {
     ),
     ...days.flatMap((day) => [
       '',
-      `## ${asString(day.day) ?? 'Unknown day'}: spent ${dollars(day.costUsd)}, saved ${dollars(day.savedUsd)}`,
+      `## ${day.day ?? 'Unknown day'}: spent ${dollars(day.costUsd)}, saved ${dollars(day.savedUsd)}`,
       '',
       ...table(
         ['Tier', 'Runs', 'Local tokens', 'Claude tokens', 'Cost'],
-        byTier(day.tiers).map(([tier, t]) => [
+        Object.entries(day.tiers ?? {}).map(([tier, t]) => [
           tier,
           count(t.runs),
           count(t.localTokens),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import served from '../languages.json';
 import { LadderClient } from '../src/client';
 import { StatusBar } from '../src/statusBar';
 import { CloseAction, LanguageClient, State } from './stubs/languageclient';
@@ -19,7 +20,7 @@ describe('language client', () => {
     fake.settings.set('ladder.server.command', ['ladder-lsp']);
   });
 
-  it('launches the server over stdio, for files and untitled documents, synced with ladder.*', async () => {
+  it('launches the server over stdio, for the served languages in files and untitled documents, synced with ladder.*', async () => {
     fake.settings.set('ladder.local.baseUrl', 'http://127.0.0.1:9000/v1');
     const { ladder, output } = makeClient();
     await ladder.restart();
@@ -30,7 +31,14 @@ describe('language client', () => {
     assert.deepEqual(client.serverOptions.args, []);
     assert.equal('transport' in client.serverOptions, false, 'a transport would append --stdio');
     const options = client.clientOptions;
-    assert.deepEqual(options.documentSelector, [{ scheme: 'file' }, { scheme: 'untitled' }]);
+    assert.deepEqual(
+      options.documentSelector,
+      served.languages.flatMap((language) => [
+        { scheme: 'file', language },
+        { scheme: 'untitled', language },
+      ]),
+      'the languages the server serves (languages.json), in files and untitled documents',
+    );
     assert.deepEqual(options.synchronize, { configurationSection: 'ladder' });
     assert.deepEqual(options.initializationOptions, {
       local: { baseUrl: 'http://127.0.0.1:9000/v1' },

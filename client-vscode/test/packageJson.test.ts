@@ -1,5 +1,6 @@
 // package.json must contribute exactly the settings the server declares in settings.schema.json
-// (regenerate with `npm run sync-settings`), and exactly the commands the extension registers.
+// (regenerate with `npm run sync-settings`), and exactly the commands the extension registers;
+// languages.json is the output of `ladder-lsp languages` (a server test keeps it current).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -12,8 +13,10 @@ const read = (name: string): Json =>
 
 const schema = read('settings.schema.json') as Record<string, Json>;
 const pkg = read('package.json') as {
+  activationEvents: string[];
   contributes: { configuration: { properties: Record<string, Json> }; commands: Json[] };
 };
+const languages = read('languages.json').languages as string[];
 const contributed = pkg.contributes.configuration.properties;
 const SYNC = 'out of date: run `npm run sync-settings`';
 
@@ -48,5 +51,18 @@ describe('package.json commands', () => {
       pkg.contributes.commands,
       COMMANDS.map(({ id, title }) => ({ command: id, title, category: 'Ladder' })),
     );
+  });
+});
+
+describe('languages.json', () => {
+  it('lists languageIds, each once, sorted, Python among them', () => {
+    assert.ok(languages.every((id) => typeof id === 'string' && /^[a-z0-9+#-]+$/.test(id)));
+    assert.deepEqual([...new Set(languages)].sort(), languages);
+    assert.ok(languages.includes('python'));
+  });
+
+  it('is what activation by language, if any, names', () => {
+    const byLanguage = pkg.activationEvents.filter((event) => event.startsWith('onLanguage:'));
+    for (const event of byLanguage) assert.ok(languages.includes(event.slice(11)), event);
   });
 });

@@ -1,4 +1,5 @@
-"""Command line: serve LSP (stdio or TCP), `doctor`, `run`, `usage`, `settings-schema`.
+"""Command line: serve LSP (stdio or TCP), `doctor`, `run`, `usage`, `settings-schema`,
+`languages`.
 
 Heavy imports (pygls, the engine, the Anthropic SDK) happen inside the subcommand that needs
 them, so `--version` is instant and the server starts as fast as pygls allows.
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     _settings_args(usage)
     schema = sub.add_parser("settings-schema", help="print the settings schema as JSON")
     schema.add_argument("--markdown", action="store_true", help="the README's table instead")
+    sub.add_parser("languages", help="print the LSP languageIds Ladder serves as JSON")
     return p
 
 
@@ -79,6 +81,18 @@ def load_cli_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+def served_languages() -> list[str]:
+    """The LSP languageIds Ladder serves, sorted: the editor clients' document selectors.
+
+    Read from the language tables Ladder keeps today, the grammars (analysis/syntax.py) and the
+    fence tags of the answer parser (pipeline/answer.py), until one language table owns them.
+    """
+    from ladder_lsp.analysis.syntax import _GRAMMARS
+    from ladder_lsp.pipeline.answer import _ALIASES
+
+    return sorted(set(_GRAMMARS) | set(_ALIASES))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cli_command = args.cmd in ("doctor", "run", "usage")
@@ -90,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         from ladder_lsp.settings import settings_schema, settings_table
 
         print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
+        return 0
+    if args.cmd == "languages":
+        print(json.dumps({"languages": served_languages()}, indent=2))
         return 0
     if cli_command:
         from ladder_lsp import cli

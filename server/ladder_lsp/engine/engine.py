@@ -332,7 +332,7 @@ class Engine:
         """Why this Claude call would break `budget.dailyUsd` (estimated before sending)."""
         if self.ledger is None:
             return ""
-        from ladder_lsp.store.ledger import cost
+        from ladder_lsp.store.pricing import cost
 
         daily = self.settings.budget.daily_usd
         if daily == 0 and explicit:

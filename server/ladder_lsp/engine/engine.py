@@ -30,7 +30,8 @@ from ladder_lsp.backends.base import (
     Tier,
     Usage,
 )
-from ladder_lsp.backends.openai_compat import OpenAICompatBackend, SharedClient
+from ladder_lsp.backends.discovery import SharedClient
+from ladder_lsp.backends.openai_compat import OpenAICompatBackend
 from ladder_lsp.engine import prompts
 from ladder_lsp.engine import routing as router
 from ladder_lsp.engine.actions import ActionSpec

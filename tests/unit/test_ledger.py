@@ -14,7 +14,7 @@ import pytest
 from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.engine.actions import BUILTIN
 from ladder_lsp.engine.delivery import Disposition, record_of
-from ladder_lsp.engine.engine import Attempt, RunInput, RunOutcome
+from ladder_lsp.engine.run_types import Attempt, RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import Target
 from ladder_lsp.settings import parse_settings
 from ladder_lsp.store.ledger import CLAUDE, LOCAL, AttemptRecord, Ledger

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    from ladder_lsp.settings import LocalSettings
 
 # One answer is read only so far, whatever `max_tokens` says: a server or proxy that ignores
 # it (or streams forever) is cut off, and the answer counts as truncated.
@@ -115,3 +118,26 @@ class Backend(Protocol):
     async def list_models(self) -> list[ModelInfo]: ...
 
     async def aclose(self) -> None: ...
+
+
+class LocalServer(Backend, Protocol):
+    """The local tier's server (`OpenAICompatBackend`): a backend that also says whether it
+    answers, which model it serves and that model's context window."""
+
+    settings: LocalSettings
+    reachable: bool | None  # None: not asked yet
+    problem: str  # why it could not be used last time, for messages
+
+    async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]: ...
+
+    async def probe(self) -> None:
+        """Ask again whether it answers (failures are kept in `problem`)."""
+        ...
+
+    async def resolve_model(self) -> str: ...
+
+    async def context_length(self, model: str) -> int: ...
+
+    def known_context_length(self) -> int:
+        """The context window from what is known already, without I/O (listing)."""
+        ...

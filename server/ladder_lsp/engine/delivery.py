@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ladder_lsp.engine.engine import RunInput, RunOutcome
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit
 from ladder_lsp.store.ledger import AttemptRecord, Ledger, RunRecord
 

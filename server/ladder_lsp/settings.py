@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
+DEFAULT_CONTEXT_TOKENS = 8192  # a local model's window when its server does not say
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-5-5"  # current Sonnet; 4-5 reaches end-of-life 2026-11-30
 
 
@@ -68,7 +69,7 @@ class LocalSettings:
     )
     context_length: int = _setting(
         "contextLength",
-        8192,
+        DEFAULT_CONTEXT_TOKENS,
         "Context length to assume when the server does not report one (tokens).",
         minimum=512,
     )

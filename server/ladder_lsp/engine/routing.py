@@ -27,7 +27,7 @@ import attrs
 from ladder_lsp.backends.base import ChatRequest, FailureKind, Tier, Usage
 from ladder_lsp.engine.actions import ActionSpec
 from ladder_lsp.engine.prompts import answer_budget, estimate_tokens
-from ladder_lsp.settings import RoutingMode, Settings
+from ladder_lsp.settings import DEFAULT_CONTEXT_TOKENS, RoutingMode, Settings
 
 # Failures after which a tier is not tried again in this run.
 LOCAL_DOWN = frozenset({FailureKind.UNREACHABLE, FailureKind.NO_MODEL, FailureKind.TOO_LARGE})
@@ -42,6 +42,7 @@ CLAUDE_DOWN = frozenset(
     }
 )
 NO_KEY = "no Claude API key"
+PROMPT_OVERHEAD_TOKENS = 400  # the system prompt and task, roughly, in the fit estimate
 ACTION_WEIGHT = {"tests": 15, "refactor": 10, "fix": 5, "explain": 0, "docstring": 0}
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -94,7 +95,7 @@ def score(
     code: str,
     language: str,
     diagnostics: Sequence[str] = (),
-    context_tokens: int = 8192,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> Score:
     """Pure and fast enough for listing (the code is one selection or definition)."""
     parts: list[tuple[str, float]] = []
@@ -107,7 +108,7 @@ def score(
         parts.append((f"{spec.verb.lower()} is demanding", float(weight)))
     if diagnostics:
         parts.append((f"{len(diagnostics)} diagnostics", min(15.0, 5.0 * len(diagnostics))))
-    needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + 400
+    needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + PROMPT_OVERHEAD_TOKENS
     fits = needed <= context_tokens
     if not fits:
         parts.append((f"{n_lines} lines, above local limit", 100.0))

@@ -64,6 +64,7 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 
 def load_cli_settings(args: argparse.Namespace) -> Any:
     """Settings for CLI commands: --config file, then flags; problems go to stderr."""
+    from ladder_lsp.engine.actions import BUILTIN_IDS
     from ladder_lsp.settings import merge_raw, parse_settings
 
     raw: dict[str, Any] = {}
@@ -75,7 +76,9 @@ def load_cli_settings(args: argparse.Namespace) -> Any:
         local["baseUrl"] = args.base_url
     if getattr(args, "model", None):
         local["model"] = args.model
-    settings, problems = parse_settings(merge_raw(raw, {"local": local}))
+    settings, problems = parse_settings(
+        merge_raw(raw, {"local": local}), reserved_action_ids=BUILTIN_IDS
+    )
     for problem in problems:
         print(f"ladder-lsp: setting {problem.path}: {problem.message}", file=sys.stderr)
     return settings
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
         logging.getLogger("pygls").setLevel(logging.WARNING)
     if args.cmd == "settings-schema":
-        from ladder_lsp.settings import settings_schema, settings_table
+        from ladder_lsp.settings_schema import settings_schema, settings_table
 
         print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
         return 0

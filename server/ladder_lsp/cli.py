@@ -24,7 +24,8 @@ from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError, Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver
-from ladder_lsp.engine.engine import Engine, RunInput, RunOutcome
+from ladder_lsp.engine.engine import Engine
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, unified_diff
 from ladder_lsp.pipeline.target import make_target
 from ladder_lsp.privacy import known_secrets

@@ -3,20 +3,21 @@
 Editors send the same shape everywhere (initializationOptions, `workspace/configuration`
 section `ladder`, didChangeConfiguration). Each field names its camelCase key, a description
 and optional constraints in its metadata, so validation, the JSON schema the VS Code extension
-contributes and the README table all come from this one definition and cannot drift.
+contributes and the README table (`settings_schema.py`) all come from this one definition and
+cannot drift.
 A wrong value never stops the server: it is reported and replaced by the default.
 """
 
 from __future__ import annotations
 
 import enum
-import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
 
 DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
+DEFAULT_CONTEXT_TOKENS = 8192  # a local model's window when its server does not say
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-5-5"  # current Sonnet; 4-5 reaches end-of-life 2026-11-30
 
 
@@ -68,7 +69,7 @@ class LocalSettings:
     )
     context_length: int = _setting(
         "contextLength",
-        8192,
+        DEFAULT_CONTEXT_TOKENS,
         "Context length to assume when the server does not report one (tokens).",
         minimum=512,
     )
@@ -229,11 +230,9 @@ def _type_name(default: Any) -> str:
 
 
 def _parse_custom(
-    value: list[Any] | tuple[Any, ...], problems: list[Problem]
+    value: list[Any] | tuple[Any, ...], reserved: Collection[str], problems: list[Problem]
 ) -> tuple[CustomAction, ...]:
-    from ladder_lsp.engine.actions import BUILTIN  # here: actions imports this module
-
-    taken = {a.id for a in BUILTIN}
+    taken = set(reserved)
     out: list[CustomAction] = []
     for i, item in enumerate(value):
         path = f"actions.custom[{i}]"
@@ -271,7 +270,9 @@ def _parse_custom(
     return tuple(out)
 
 
-def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Problem]) -> Any:
+def _parse_section(
+    cls: type[Any], raw: Any, section: str, reserved: Collection[str], problems: list[Problem]
+) -> Any:
     if raw is None:
         return cls()
     if not isinstance(raw, Mapping):
@@ -286,7 +287,7 @@ def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Proble
             continue
         value = raw[key]
         path = f"{section}.{key}"
-        default = _default_of(field)
+        default = default_of(field)
         if value is None:
             continue
         if not _type_ok(value, default):
@@ -318,7 +319,7 @@ def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Proble
         if isinstance(default, float):
             value = float(value)
         if section == "actions" and key == "custom":
-            value = _parse_custom(value, problems)
+            value = _parse_custom(value, reserved, problems)
         elif isinstance(default, tuple):
             if not all(isinstance(v, str) for v in value):
                 problems.append(Problem(path, "must be a list of strings; using the default", True))
@@ -331,7 +332,7 @@ def _parse_section(cls: type[Any], raw: Any, section: str, problems: list[Proble
     return cls(**values)
 
 
-def _default_of(field: attrs.Attribute[Any]) -> Any:
+def default_of(field: attrs.Attribute[Any]) -> Any:
     """The field's default value, calling its factory when it has one."""
     factory = getattr(field.default, "factory", None)
     return factory() if callable(factory) else field.default
@@ -345,14 +346,19 @@ def _show_default(field: attrs.Attribute[Any], default: Any) -> str:
 CLIENT_SECTIONS = frozenset({"server", "trace"})
 
 
-def _section_class(field: attrs.Attribute[Any]) -> type[Any]:
+def section_class(field: attrs.Attribute[Any]) -> type[Any]:
     """The attrs class of a Settings section (its default factory)."""
     factory: type[Any] = getattr(field.default, "factory")  # noqa: B009 - typed as Any|None
     return factory
 
 
-def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
-    """Build Settings from the editor's nested object; never raises on user input."""
+def parse_settings(
+    raw: Any, *, reserved_action_ids: Collection[str] = ()
+) -> tuple[Settings, list[Problem]]:
+    """Build Settings from the editor's nested object; never raises on user input.
+
+    `reserved_action_ids` are the ids a custom action may not take (the engine's built-in
+    actions, `engine.actions.BUILTIN_IDS`): settings sit below the engine and cannot ask it."""
     problems: list[Problem] = []
     if raw is None:
         raw = {}
@@ -361,7 +367,7 @@ def parse_settings(raw: Any) -> tuple[Settings, list[Problem]]:
     sections: dict[str, Any] = {}
     for field in attrs.fields(Settings):
         sections[field.name] = _parse_section(
-            _section_class(field), raw.get(field.name), field.name, problems
+            section_class(field), raw.get(field.name), field.name, reserved_action_ids, problems
         )
     for key in raw:
         if key not in sections and key not in CLIENT_SECTIONS:
@@ -383,58 +389,3 @@ def merge_raw(*layers: Any) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
-
-
-def settings_schema() -> dict[str, dict[str, Any]]:
-    """`ladder.*` keys with type, default, description, enum and scope (VS Code's shape)."""
-    out: dict[str, dict[str, Any]] = {}
-    for section in attrs.fields(Settings):
-        for field in attrs.fields(_section_class(section)):
-            meta = field.metadata
-            default = _default_of(field)
-            entry: dict[str, Any] = {
-                "type": _json_type(default),
-                "default": list(default) if isinstance(default, tuple) else default,
-                "description": meta["doc"],
-                "scope": meta["scope"],
-            }
-            if meta["enum"]:
-                entry["enum"] = list(meta["enum"])
-            if meta["minimum"] is not None:
-                entry["minimum"] = meta["minimum"]
-            if isinstance(default, tuple) and section.name == "privacy":
-                entry["items"] = {"type": "string"}
-            if isinstance(default, tuple) and section.name == "actions":
-                entry["items"] = {
-                    "type": "object",
-                    "required": ["id", "title", "prompt"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "prompt": {"type": "string"},
-                        "kind": {"type": "string"},
-                    },
-                }
-            out[f"ladder.{section.name}.{meta['key']}"] = entry
-    return out
-
-
-def _json_type(default: Any) -> str:
-    if isinstance(default, bool):
-        return "boolean"
-    if isinstance(default, int):
-        return "integer"
-    if isinstance(default, float):
-        return "number"
-    if isinstance(default, str):
-        return "string"
-    return "array"
-
-
-def settings_table() -> str:
-    """The README's settings table (a test keeps README.md equal to this)."""
-    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
-    for key, entry in settings_schema().items():
-        default = json.dumps(entry["default"])
-        rows.append(f"| `{key.removeprefix('ladder.')}` | `{default}` | {entry['description']} |")
-    return "\n".join(rows)

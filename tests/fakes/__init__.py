@@ -8,6 +8,9 @@ and recording what it received, so tests and benchmarks drive the real clients a
         ...  # point Ladder at lm.base_url
         assert lm.wait_for_disconnect(timeout=5)
 
+`backends.py` holds in-process fakes of the Backend protocol instead (no sockets), for Engine
+unit tests that need no HTTP.
+
 Names are imported lazily (PEP 562) so ``python -m tests.fakes.lmstudio`` does not import
 its own module twice.
 """
@@ -27,11 +30,13 @@ if TYPE_CHECKING:
         error_event,
         sent_api_key,
     )
+    from .backends import Answer, FakeBackend, FakeBackends, FakeLocalServer
     from .lmstudio import NO_MODELS_LOADED, FakeLMStudio, Reply, no_models_loaded, openai_error
     from .script import Fault, FaultKind, split_pieces
 
 _HOMES = {
     "._http": ["ClientGone", "Exchange", "FakeServer", "RecordedRequest"],
+    ".backends": ["Answer", "FakeBackend", "FakeBackends", "FakeLocalServer"],
     ".anthropic": [
         "ClaudeReply",
         "FakeAnthropic",
@@ -50,6 +55,10 @@ __all__ = [  # noqa: RUF022 -- grouped like _HOMES
     "Exchange",
     "FakeServer",
     "RecordedRequest",
+    "Answer",
+    "FakeBackend",
+    "FakeBackends",
+    "FakeLocalServer",
     "ClaudeReply",
     "FakeAnthropic",
     "claude_error",

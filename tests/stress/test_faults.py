@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ladder_lsp.backends.openai_compat import MODEL_CHOICE_TTL_SECONDS
+from ladder_lsp.backends.discovery import MODEL_CHOICE_TTL_SECONDS
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
 from tests.fakes.anthropic import ClaudeReply, FakeAnthropic, claude_error
 from tests.fakes.lmstudio import FakeLMStudio, Reply

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.engine.actions import BUILTIN, catalogue, find_action, kind_allowed, title
+from ladder_lsp.engine.actions import (
+    BUILTIN,
+    BUILTIN_IDS,
+    catalogue,
+    find_action,
+    kind_allowed,
+    title,
+)
 from ladder_lsp.settings import Settings, parse_settings
 
 
@@ -45,6 +52,13 @@ def test_custom_actions_follow_the_builtins() -> None:
     assert summary is not None and not summary.edits_code  # a source.* action answers
     sourcery = find_action("sourcery", settings)
     assert sourcery is not None and sourcery.edits_code  # "sourcery" is not a source kind
+
+
+def test_a_custom_action_never_shadows_a_builtin() -> None:
+    settings = with_custom({"id": "refactor", "title": "Mine", "prompt": "p"})
+    assert [a.id for a in catalogue(settings)] == [a.id for a in BUILTIN]
+    assert find_action("refactor", settings) is BUILTIN[0]
+    assert {a.id for a in BUILTIN} == BUILTIN_IDS
 
 
 def test_find_action_unknown_is_none() -> None:

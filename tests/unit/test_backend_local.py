@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from ladder_lsp.backends.base import BackendError, ChatRequest, Completion, FailureKind, StreamEvent
-from ladder_lsp.backends.openai_compat import OpenAICompatBackend, error_text, root_url
+from ladder_lsp.backends.discovery import root_url
+from ladder_lsp.backends.local_errors import error_text
+from ladder_lsp.backends.openai_compat import OpenAICompatBackend
 from ladder_lsp.settings import LocalSettings
 from tests.fakes import (
     NO_MODELS_LOADED,

@@ -11,7 +11,7 @@ from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.cli import ShellSink
 from ladder_lsp.engine.actions import BUILTIN
 from ladder_lsp.engine.delivery import SECRET_REFUSAL, Delivery, Disposition, deliver
-from ladder_lsp.engine.engine import Attempt, NewFileEdit, RunInput, RunOutcome
+from ladder_lsp.engine.run_types import Attempt, NewFileEdit, RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit
 from ladder_lsp.pipeline.target import Target
 from ladder_lsp.store.ledger import Ledger

@@ -11,8 +11,9 @@ import pytest
 
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.engine.actions import BUILTIN
-from ladder_lsp.engine.engine import Engine, RunInput, RunOutcome
+from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.prompts import PROMPT_MARGIN_TOKENS, answer_budget, estimate_tokens
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.target import make_target
 from ladder_lsp.settings import parse_settings
 from tests.fakes.lmstudio import DEFAULT_MODELS, FakeLMStudio, Reply

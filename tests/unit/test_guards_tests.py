@@ -11,7 +11,8 @@ import pytest
 
 from ladder_lsp.pipeline.checks import tests as guards_tests
 from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
-from ladder_lsp.settings import parse_settings, settings_schema
+from ladder_lsp.settings import parse_settings
+from ladder_lsp.settings_schema import settings_schema
 
 SOURCE = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"
 

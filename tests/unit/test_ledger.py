@@ -1,4 +1,4 @@
-"""The usage ledger: rows per run, prices, savings, the daily spend, concurrency, permissions."""
+"""The usage ledger: rows per run, savings, the daily spend, concurrency, permissions."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import pytest
 from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.engine.actions import BUILTIN
 from ladder_lsp.engine.delivery import Disposition, record_of
-from ladder_lsp.engine.engine import Attempt, RunInput, RunOutcome
+from ladder_lsp.engine.run_types import Attempt, RunInput, RunOutcome
 from ladder_lsp.pipeline.target import Target
 from ladder_lsp.settings import parse_settings
-from ladder_lsp.store.ledger import PRICES, Ledger, cost, price_for
+from ladder_lsp.store.ledger import CLAUDE, LOCAL, AttemptRecord, Ledger
+from ladder_lsp.store.pricing import cost
 from tests.unit.conftest import CLAUDE_MODEL, rows
 
-SONNET = PRICES["claude-sonnet"]
 REFACTOR = next(a for a in BUILTIN if a.id == "refactor")
 
 
@@ -55,51 +55,6 @@ def local(inp: int, out: int) -> Attempt:
 
 def claude(inp: int, out: int, read: int = 0, write: int = 0, model: str = CLAUDE_MODEL) -> Attempt:
     return Attempt(Tier.CLAUDE, model, Usage(inp, out, read, write))
-
-
-# -- prices ------------------------------------------------------------------------------------
-
-
-def test_cost_uses_the_price_table_per_million_tokens() -> None:
-    usage = Usage(
-        input_tokens=1_000_000,
-        output_tokens=1_000_000,
-        cache_read_tokens=1_000_000,
-        cache_write_tokens=1_000_000,
-    )
-    assert cost("claude-sonnet-4-5", usage) == pytest.approx(3.0 + 15.0 + 0.30 + 3.75)
-    small = Usage(input_tokens=2000, output_tokens=500)
-    assert cost("claude-sonnet-4-5-20250929", small) == pytest.approx(
-        (2000 * 3.0 + 500 * 15.0) / 1e6
-    )
-
-
-@pytest.mark.parametrize(
-    ("model", "key"),
-    [
-        ("claude-opus-4-1-20250805", "claude-opus-4"),  # longest prefix wins over claude-opus
-        ("claude-opus-4-5", "claude-opus-4-5"),
-        ("claude-haiku-4-5", "claude-haiku-4"),
-        ("claude-3-5-haiku-20241022", "claude-3-5-haiku"),
-        ("claude-3-haiku-20240307", "claude-3-haiku"),
-        ("claude-3-7-sonnet-latest", "claude-3-7-sonnet"),
-        ("claude-3-opus-20240229", "claude-3-opus"),
-    ],
-)
-def test_price_for_picks_the_most_specific_entry(model: str, key: str) -> None:
-    assert price_for(model) == PRICES[key]
-
-
-def test_unknown_claude_models_are_still_priced_so_the_budget_holds() -> None:
-    assert price_for("anthropic.claude-sonnet-9-v1:0") == SONNET
-    assert price_for("claude-new-model-2030") == SONNET
-    assert price_for("some-org/claude-haiku-7") == PRICES["claude-haiku"]
-    assert cost("claude-future", Usage(1_000_000, 0)) > 0
-
-
-def test_local_models_cost_nothing() -> None:
-    assert price_for("qwen2.5-coder-7b-instruct") is None
-    assert cost("qwen2.5-coder-7b-instruct", Usage(10_000, 10_000)) == 0.0
 
 
 # -- record_run --------------------------------------------------------------------------------
@@ -179,6 +134,14 @@ def test_refused_run_without_tier_is_recorded(ledger: Ledger) -> None:
     [row] = rows(ledger)
     assert row["tier"] is None and row["outcome"] == "failed"
     assert len(row["reason"]) == 500
+
+
+def test_the_engine_hands_the_store_plain_values() -> None:
+    outcome = RunOutcome("edit", "ok", Tier.CLAUDE, CLAUDE_MODEL, attempts=(local(10, 2),))
+    row = record_of(run_input(), outcome, Disposition.APPLIED, 1.0)
+    assert row.tier == CLAUDE == Tier.CLAUDE.value
+    assert row.attempts == (AttemptRecord(LOCAL, "qwen2.5-coder-7b-instruct", 10, 2),)
+    assert LOCAL == Tier.LOCAL.value and {t.value for t in Tier} == {LOCAL, CLAUDE}
 
 
 def test_ledger_stores_a_hash_not_the_path(ledger: Ledger) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ladder_lsp.settings import settings_table
+from ladder_lsp.settings_schema import settings_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

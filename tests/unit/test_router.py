@@ -1,4 +1,5 @@
-"""Routing: the complexity score's explainable parts, and the tier policy table."""
+"""Routing: the complexity score's explainable parts, the tier policy table, the cascade's
+plan and what follows each failure, and when Claude is not used (availability, budget)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 import attrs
 import pytest
 
-from ladder_lsp.backends.base import Tier
+from ladder_lsp.backends.base import ChatRequest, FailureKind, Tier
+from ladder_lsp.engine import routing
 from ladder_lsp.engine.actions import BUILTIN, ActionSpec
+from ladder_lsp.engine.prompts import estimate_tokens
 from ladder_lsp.engine.routing import Availability, Decision, Score, decide, score
 from ladder_lsp.settings import Settings, parse_settings
 
@@ -264,3 +267,178 @@ def test_refusal_when_nothing_can_serve_names_both_tiers() -> None:
     )
     d = decide(REFACTOR, settings(), attrs.evolve(NO_KEY, local_ok=False), LOW)
     assert d.refusal == "the local model is down; Claude: no Claude API key"
+
+
+# -- availability ------------------------------------------------------------------------------
+
+
+def test_a_local_server_not_asked_yet_counts_as_up() -> None:
+    a = routing.availability(None, "", has_claude_key=False, private_reason="")
+    assert a == Availability(local_ok=True, claude_ok=False, claude_problem="no Claude API key")
+
+
+def test_a_down_server_keeps_its_problem_and_a_key_makes_claude_available() -> None:
+    a = routing.availability(False, "not reachable", has_claude_key=True, private_reason="p")
+    assert a == Availability(
+        local_ok=False,
+        local_problem="not reachable",
+        claude_ok=True,
+        claude_problem="",
+        private_reason="p",
+    )
+    up = routing.availability(True, "stale problem", has_claude_key=True, private_reason="")
+    assert up.local_ok and up.local_problem == ""
+
+
+@pytest.mark.parametrize(
+    ("available", "budget", "allowed"),
+    [
+        (CLAUDE_OK, 5.0, True),
+        (NO_KEY, 5.0, False),
+        (PRIVATE, 5.0, False),
+        (CLAUDE_OK, 0.0, False),  # 0: no automatic Claude use
+    ],
+    ids=["key and budget", "no key", "local-only code", "budget 0"],
+)
+def test_claude_is_allowed_without_asking_only_with_key_budget_and_shareable_code(
+    available: Availability, budget: float, allowed: bool
+) -> None:
+    assert routing.claude_allowed(settings(budget=budget), available) is allowed
+
+
+def test_only_the_router_choosing_is_auto() -> None:
+    assert routing.is_auto(settings(), None)
+    assert not routing.is_auto(settings(), Tier.LOCAL)
+    assert not routing.is_auto(settings("local"), None)
+    assert not routing.is_auto(settings("claude"), None)
+
+
+# -- the cascade -------------------------------------------------------------------------------
+
+L, C = Tier.LOCAL, Tier.CLAUDE
+
+
+def test_the_plan_is_local_a_local_retry_then_claude() -> None:
+    assert routing.plan(L, settings(), CLAUDE_OK, explicit=False) == [L, L, C]
+
+
+@pytest.mark.parametrize(
+    ("first", "kwargs", "available", "explicit", "expected"),
+    [
+        (C, {}, CLAUDE_OK, False, [C]),
+        (L, {}, CLAUDE_OK, True, [L]),
+        (C, {}, CLAUDE_OK, True, [C]),
+        (L, {}, NO_KEY, False, [L, L]),
+        (L, {}, PRIVATE, False, [L, L]),
+        (L, {"budget": 0}, CLAUDE_OK, False, [L, L]),
+        (L, {"mode": "local"}, CLAUDE_OK, False, [L, L]),
+    ],
+    ids=[
+        "claude first",
+        "explicit local",
+        "explicit claude",
+        "no key",
+        "local-only file",
+        "budget 0",
+        "local mode",
+    ],
+)
+def test_the_plan_leaves_out_what_may_not_run(
+    first: Tier,
+    kwargs: dict[str, Any],
+    available: Availability,
+    explicit: bool,
+    expected: list[Tier],
+) -> None:
+    assert routing.plan(first, settings(**kwargs), available, explicit=explicit) == expected
+
+
+def test_without_escalation_on_failure_there_is_one_local_attempt() -> None:
+    s, _ = parse_settings({"routing": {"escalateOnFailure": False}})
+    assert routing.plan(L, s, CLAUDE_OK, explicit=False) == [L]
+
+
+def test_escalation_is_claude_after_the_local_model() -> None:
+    assert routing.is_escalation([L, L], C)
+    assert not routing.is_escalation([], C)
+    assert not routing.is_escalation([L], L)
+    assert not routing.is_escalation([C], L)
+
+
+def after(
+    queue: list[Tier],
+    failed: Tier,
+    kind: FailureKind | None,
+    tried: list[Tier],
+    *,
+    auto: bool = True,
+    claude_allowed: bool = True,
+    local_ok: bool = True,
+    local_fallback: bool = False,
+) -> list[Tier]:
+    return routing.after_failure(
+        queue,
+        failed,
+        kind,
+        tried,
+        auto=auto,
+        claude_allowed=claude_allowed,
+        local_ok=local_ok,
+        local_fallback=local_fallback,
+    )
+
+
+def test_a_rejected_answer_moves_on_to_the_next_step() -> None:
+    assert after([L, C], L, None, [L]) == [L, C]
+    assert after([C], L, None, [L, L]) == [C]
+    assert after([], C, None, [C]) == []
+
+
+@pytest.mark.parametrize("kind", sorted(routing.LOCAL_DOWN))
+def test_a_local_server_that_cannot_serve_is_not_retried(kind: FailureKind) -> None:
+    assert after([L, C], L, kind, [L]) == [C]
+    assert after([L], L, kind, [L]) == [C]  # auto: Claude takes over when allowed
+    assert after([L], L, kind, [L], claude_allowed=False) == []
+    assert after([L], L, kind, [L], auto=False) == []
+
+
+def test_the_embedded_engine_takes_over_once_when_the_server_goes_away() -> None:
+    unreachable = FailureKind.UNREACHABLE
+    assert after([L, C], L, unreachable, [L], local_fallback=True) == [L, L, C]
+    assert after([L, C], L, unreachable, [L, L], local_fallback=True) == [C]
+    assert after([L, C], L, unreachable, [L], local_fallback=False) == [C]
+
+
+@pytest.mark.parametrize("kind", sorted(routing.CLAUDE_DOWN))
+def test_a_claude_that_cannot_serve_hands_back_to_the_local_model(kind: FailureKind) -> None:
+    assert after([], C, kind, [C]) == [L]
+    assert after([], C, kind, [C], local_ok=False) == []
+    assert after([], C, kind, [C], auto=False) == []
+    assert after([], C, kind, [L, L, C]) == []  # the local model had its turn
+
+
+def test_other_failures_go_on_with_the_plan() -> None:
+    assert after([L, C], L, FailureKind.TIMEOUT, [L]) == [L, C]
+    assert after([], C, FailureKind.STREAM_CUT, [C]) == []
+
+
+# -- the budget --------------------------------------------------------------------------------
+
+
+def test_budget_zero_stops_only_automatic_use() -> None:
+    assert routing.budget_applies(5.0, explicit=False)
+    assert routing.budget_applies(5.0, explicit=True)
+    assert routing.budget_applies(0.0, explicit=False)
+    assert not routing.budget_applies(0.0, explicit=True)
+
+
+def test_over_budget_says_what_was_spent() -> None:
+    assert routing.over_budget(1.0, 0.5, 5.0) == ""
+    assert routing.over_budget(4.9, 0.2, 5.0) == "today's Claude budget is spent ($4.90 of $5.00)"
+
+
+def test_a_call_is_estimated_at_its_prompt_and_half_its_answer_room() -> None:
+    request = ChatRequest(system="rules", user="the code", max_tokens=1001)
+    usage = routing.estimated_usage(request)
+    assert usage.input_tokens == estimate_tokens("rulesthe code")
+    assert usage.output_tokens == 500

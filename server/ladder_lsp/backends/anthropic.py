@@ -11,7 +11,7 @@ marked for prompt caching since it is the same for every run of an action. Error
 `BackendError`s whose messages never contain the key. A circuit breaker per endpoint
 (`breaker.py`) stops calling Claude during an outage (529/5xx) and probes it again after a
 cool-down; while it is open, runs fail at once with kind OVERLOADED. Answers are capped in
-size (`MAX_ANSWER_CHARS`).
+size (`base.answer_cap`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from ladder_lsp.backends.base import (
     StreamEvent,
     Tier,
     Usage,
+    answer_cap,
 )
 from ladder_lsp.settings import ClaudeSettings
 
@@ -47,9 +48,6 @@ MAX_RETRY_WAIT = 5.0  # seconds; Claude asking for longer: tell the user and let
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
-# Claude honours max_tokens; a proxy in between may not. Stop reading far beyond it.
-MAX_ANSWER_CHARS = 4_000_000
-ANSWER_CHARS_PER_TOKEN = 16
 DEFAULT_ENDPOINT = "https://api.anthropic.com"
 
 
@@ -149,7 +147,7 @@ class ClaudeBackend:
         system: Any = [
             {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
         ]
-        cap = min(MAX_ANSWER_CHARS, max(request.max_tokens, 1) * ANSWER_CHARS_PER_TOKEN)
+        cap = answer_cap(request.max_tokens)  # Claude honours max_tokens; a proxy may not
         received = 0
         parts: list[str] = []
         async with self._client.messages.stream(

@@ -1,4 +1,5 @@
-"""What every model backend offers: one streamed chat completion, and model discovery.
+"""What every model backend offers: one streamed chat completion, and model discovery; and
+the one limit on how much of an answer any backend reads (`answer_cap`).
 
 Backends translate their wire format into these plain types and their failures into
 `BackendError` with a `kind` the router can act on (escalate, fall back, or give up) and a
@@ -9,9 +10,23 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    from ladder_lsp.settings import LocalSettings
+
+# One answer is read only so far, whatever `max_tokens` says: a server or proxy that ignores
+# it (or streams forever) is cut off, and the answer counts as truncated.
+MAX_ANSWER_CHARS = 4_000_000  # hard cap on one answer
+ANSWER_CHARS_PER_TOKEN = 16  # generous: code tokens average 3-4 characters
+
+
+def answer_cap(max_tokens: int, *, at_least: int = 1) -> int:
+    """Characters of one answer a backend reads before it calls the answer truncated
+    (`max_tokens`, counted as at least `at_least`, at ANSWER_CHARS_PER_TOKEN each)."""
+    return min(MAX_ANSWER_CHARS, max(max_tokens, at_least) * ANSWER_CHARS_PER_TOKEN)
 
 
 class Tier(str, enum.Enum):
@@ -103,3 +118,26 @@ class Backend(Protocol):
     async def list_models(self) -> list[ModelInfo]: ...
 
     async def aclose(self) -> None: ...
+
+
+class LocalServer(Backend, Protocol):
+    """The local tier's server (`OpenAICompatBackend`): a backend that also says whether it
+    answers, which model it serves and that model's context window."""
+
+    settings: LocalSettings
+    reachable: bool | None  # None: not asked yet
+    problem: str  # why it could not be used last time, for messages
+
+    async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]: ...
+
+    async def probe(self) -> None:
+        """Ask again whether it answers (failures are kept in `problem`)."""
+        ...
+
+    async def resolve_model(self) -> str: ...
+
+    async def context_length(self, model: str) -> int: ...
+
+    def known_context_length(self) -> int:
+        """The context window from what is known already, without I/O (listing)."""
+        ...

@@ -68,11 +68,11 @@ BUILTIN: tuple[ActionSpec, ...] = (
         "code under test. Cover normal cases, edge cases and errors.",
     ),
 )
+BUILTIN_IDS = frozenset(a.id for a in BUILTIN)  # a custom action may not take one (settings)
 
 
 def catalogue(settings: Settings) -> list[ActionSpec]:
     """Built-in actions followed by the user's custom ones (a custom id never shadows one)."""
-    builtin_ids = {a.id for a in BUILTIN}
     custom = [
         ActionSpec(
             id=c.id,
@@ -83,7 +83,7 @@ def catalogue(settings: Settings) -> list[ActionSpec]:
             edits_code=not kind_allowed(c.kind, [SOURCE]),  # `source`, `source.x`: answers
         )
         for c in settings.actions.custom
-        if c.id not in builtin_ids
+        if c.id not in BUILTIN_IDS
     ]
     return [*BUILTIN, *custom]
 

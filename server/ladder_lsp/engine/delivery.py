@@ -1,6 +1,6 @@
 """The one path from a run's outcome to the user: last checks, hand-over, the ledger row.
 
-The editor (lsp_run) and the shell (cli) differ only in how an edit reaches the file — a
+The editor (lsp/run.py) and the shell (cli.py) differ only in how an edit reaches the file — a
 `workspace/applyEdit` request or a write to disk — so each supplies a `Sink` for that, and
 everything else happens here, once: the answer may not plant an API key the file did not
 hold, what the editor or the CLI did with the edit is recorded as it happened (applied,
@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from ladder_lsp.engine.engine import RunInput, RunOutcome
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit
-from ladder_lsp.store.ledger import Ledger, RunRecord
+from ladder_lsp.store.ledger import AttemptRecord, Ledger, RunRecord
 
 log = logging.getLogger(__name__)
 SECRET_REFUSAL = "the answer contains one of your API keys, so nothing was applied."
@@ -156,9 +156,19 @@ def record_of(
         status=outcome.status,
         delivery=disposition.value,
         reached_user=disposition.reached_user,
-        tier=outcome.tier,
+        tier=outcome.tier.value if outcome.tier else None,
         model=outcome.model,
-        attempts=tuple((a.tier, a.model, a.usage) for a in outcome.attempts),
+        attempts=tuple(
+            AttemptRecord(
+                tier=a.tier.value,
+                model=a.model,
+                input_tokens=a.usage.input_tokens,
+                output_tokens=a.usage.output_tokens,
+                cache_read_tokens=a.usage.cache_read_tokens,
+                cache_write_tokens=a.usage.cache_write_tokens,
+            )
+            for a in outcome.attempts
+        ),
         message=redact(outcome.message, keys),
         seconds=seconds,
     )

@@ -19,6 +19,7 @@ from ladder_lsp.engine.actions import ActionSpec
 CHARS_PER_TOKEN = 3.5
 MIN_ANSWER_TOKENS = 512  # the least an answer gets: below it the prompt is too large
 MAX_ANSWER_TOKENS = 32_000  # within every current Claude model's output limit
+CLAUDE_CONTEXT_TOKENS = 200_000  # every current Claude model's context window
 PROMPT_MARGIN_TOKENS = 256
 _ROUNDING_TOKENS = 4  # estimates of the joined prompt exceed the sum of its parts' by this
 # The answer, per token of the selected code: a rewrite may grow, a docstring adds prose,

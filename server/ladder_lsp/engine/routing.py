@@ -1,10 +1,17 @@
-"""Which tier runs an action, and why — decided from what is cheap to know.
+"""The routing policy, all of it: which tier runs an action, what follows a failure, and
+when Claude is not used — as plain functions of what is cheap to know (settings, what is
+available, the code), which the Engine calls and the action listing shows.
 
 The complexity score (0-100) adds up explainable parts: selection size, Python AST shape
 (branches, nesting, names defined elsewhere), the action and its diagnostics, and whether the
 prompt plus the expected answer fits the local model's context. `auto` routing sends work to
 the local model unless the score is above `routing.escalateAbove`; the reason of the biggest
-part goes into the action title ("312 lines, above local limit").
+part goes into the action title ("312 lines, above local limit"). A run then follows its plan
+(local, one local retry with the reason, Claude when escalation is allowed), changed by what
+each failure says: a local server that is down or too small is not retried, a Claude that
+cannot serve (no key, rate limit, outage, budget) hands back to the local model. Claude is
+never used for a local-only file (`privacy.localOnly`, secrets in the code), without a key,
+automatically when `budget.dailyUsd` is 0, or past today's budget.
 """
 
 from __future__ import annotations
@@ -17,11 +24,25 @@ from collections.abc import Sequence
 
 import attrs
 
-from ladder_lsp.backends.base import Tier
+from ladder_lsp.backends.base import ChatRequest, FailureKind, Tier, Usage
 from ladder_lsp.engine.actions import ActionSpec
 from ladder_lsp.engine.prompts import answer_budget, estimate_tokens
-from ladder_lsp.settings import RoutingMode, Settings
+from ladder_lsp.settings import DEFAULT_CONTEXT_TOKENS, RoutingMode, Settings
 
+# Failures after which a tier is not tried again in this run.
+LOCAL_DOWN = frozenset({FailureKind.UNREACHABLE, FailureKind.NO_MODEL, FailureKind.TOO_LARGE})
+CLAUDE_DOWN = frozenset(
+    {
+        FailureKind.AUTH,
+        FailureKind.RATE_LIMITED,
+        FailureKind.OVERLOADED,
+        FailureKind.NOT_CONFIGURED,
+        FailureKind.UNREACHABLE,
+        FailureKind.BUDGET,
+    }
+)
+NO_KEY = "no Claude API key"
+PROMPT_OVERHEAD_TOKENS = 400  # the system prompt and task, roughly, in the fit estimate
 ACTION_WEIGHT = {"tests": 15, "refactor": 10, "fix": 5, "explain": 0, "docstring": 0}
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -51,8 +72,22 @@ class Availability:
     local_ok: bool = True
     local_problem: str = ""
     claude_ok: bool = False
-    claude_problem: str = "no Claude API key"
+    claude_problem: str = NO_KEY
     private_reason: str = ""  # set when this code must not go to Claude
+
+
+def availability(
+    local_reachable: bool | None, local_problem: str, has_claude_key: bool, private_reason: str
+) -> Availability:
+    """A local server not yet asked counts as up; Claude needs a key."""
+    local_ok = local_reachable is not False
+    return Availability(
+        local_ok=local_ok,
+        local_problem="" if local_ok else local_problem,
+        claude_ok=has_claude_key,
+        claude_problem="" if has_claude_key else NO_KEY,
+        private_reason=private_reason,
+    )
 
 
 def score(
@@ -60,7 +95,7 @@ def score(
     code: str,
     language: str,
     diagnostics: Sequence[str] = (),
-    context_tokens: int = 8192,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> Score:
     """Pure and fast enough for listing (the code is one selection or definition)."""
     parts: list[tuple[str, float]] = []
@@ -73,7 +108,7 @@ def score(
         parts.append((f"{spec.verb.lower()} is demanding", float(weight)))
     if diagnostics:
         parts.append((f"{len(diagnostics)} diagnostics", min(15.0, 5.0 * len(diagnostics))))
-    needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + 400
+    needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + PROMPT_OVERHEAD_TOKENS
     fits = needed <= context_tokens
     if not fits:
         parts.append((f"{n_lines} lines, above local limit", 100.0))
@@ -164,7 +199,7 @@ def decide(
         return Decision(Tier.LOCAL)
     # auto
     wants_claude = not the_score.fits_local or the_score.total > settings.routing.escalate_above
-    auto_claude_ok = not claude_blocked and settings.budget.daily_usd > 0
+    auto_claude_ok = claude_allowed(settings, available)
     if wants_claude and auto_claude_ok:
         why = the_score.reason
         if the_score.fits_local:
@@ -179,3 +214,82 @@ def decide(
         refusal=f"{available.local_problem or 'the local model is down'}; "
         f"Claude: {claude_blocked or 'automatic use is off (budget.dailyUsd = 0)'}",
     )
+
+
+def is_auto(settings: Settings, explicit: Tier | None) -> bool:
+    """The router chooses (no "… with Claude" from the user, `routing.mode` auto)."""
+    return explicit is None and settings.routing.mode == RoutingMode.AUTO.value
+
+
+def claude_allowed(settings: Settings, available: Availability) -> bool:
+    """Claude may be used without the user asking: a key, code that may leave, a budget."""
+    return available.claude_ok and not available.private_reason and settings.budget.daily_usd > 0
+
+
+def plan(first: Tier, settings: Settings, available: Availability, *, explicit: bool) -> list[Tier]:
+    """The cascade: local, one local retry, then Claude when escalation is allowed."""
+    if first is Tier.CLAUDE or explicit:
+        return [first]
+    tiers = [Tier.LOCAL]
+    if settings.routing.escalate_on_failure:
+        tiers.append(Tier.LOCAL)
+        if settings.routing.mode == RoutingMode.AUTO.value and claude_allowed(settings, available):
+            tiers.append(Tier.CLAUDE)
+    return tiers
+
+
+def is_escalation(tried: Sequence[Tier], tier: Tier) -> bool:
+    """Claude takes over from the local model (the user is told why)."""
+    return bool(tried) and tried[-1] is Tier.LOCAL and tier is Tier.CLAUDE
+
+
+def after_failure(
+    queue: Sequence[Tier],
+    failed: Tier,
+    kind: FailureKind | None,
+    tried: Sequence[Tier],
+    *,
+    auto: bool,
+    claude_allowed: bool,
+    local_ok: bool,
+    local_fallback: bool,
+) -> list[Tier]:
+    """The tiers still to try after an attempt on `failed` ended in `kind` (None: the answer
+    was rejected). `tried` includes the failed attempt; `local_fallback`: the local tier is
+    now served by another engine (the server went away, the embedded engine took over)."""
+    if (
+        kind is FailureKind.UNREACHABLE
+        and failed is Tier.LOCAL
+        and local_fallback
+        and tried.count(Tier.LOCAL) == 1
+    ):
+        return [Tier.LOCAL, *queue]  # the server went away: the embedded engine serves
+    if kind in LOCAL_DOWN and failed is Tier.LOCAL:
+        # no point retrying a server that is down or too small; fall back when allowed
+        rest: list[Tier] = [t for t in queue if t is not Tier.LOCAL]
+        return [Tier.CLAUDE] if auto and not rest and claude_allowed else rest
+    if kind in CLAUDE_DOWN and failed is Tier.CLAUDE:
+        rest = [t for t in queue if t is not Tier.CLAUDE]
+        return [Tier.LOCAL] if auto and Tier.LOCAL not in tried and local_ok else rest
+    return list(queue)
+
+
+def budget_applies(daily_usd: float, *, explicit: bool) -> bool:
+    """`budget.dailyUsd` 0 stops automatic use only: an explicit "with Claude" is the user's
+    call."""
+    return not (daily_usd == 0 and explicit)
+
+
+def estimated_usage(request: ChatRequest) -> Usage:
+    """A Claude call before it is sent, for the budget: the prompt and half the answer room."""
+    return Usage(
+        input_tokens=estimate_tokens(request.system + request.user),
+        output_tokens=request.max_tokens // 2,
+    )
+
+
+def over_budget(spent_usd: float, estimate_usd: float, daily_usd: float) -> str:
+    """Why this call would break `budget.dailyUsd`, or ""."""
+    if spent_usd + estimate_usd > daily_usd:
+        return f"today's Claude budget is spent (${spent_usd:.2f} of ${daily_usd:.2f})"
+    return ""

@@ -14,8 +14,9 @@ import logging
 import attrs
 
 from ladder_lsp.backends.base import Tier
-from ladder_lsp.engine.engine import Attempt, Engine, Report, RunInput, RunOutcome, Status
+from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.fanout import split_chunks
+from ladder_lsp.engine.run_types import Attempt, Report, RunInput, RunOutcome, Status
 from ladder_lsp.pipeline.edits import LineEdit
 from ladder_lsp.pipeline.target import make_target
 

@@ -26,7 +26,7 @@ from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver, record
-from ladder_lsp.engine.engine import RunInput, RunOutcome
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.engine.workers import run_workers
 from ladder_lsp.lsp.listing import RunArgs
 from ladder_lsp.lsp.text import (

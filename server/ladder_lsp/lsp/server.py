@@ -22,7 +22,7 @@ from ladder_lsp import __version__
 from ladder_lsp.analysis.regions import RegionFinder
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError
-from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
+from ladder_lsp.engine.actions import BUILTIN_IDS, QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.lsp.capabilities import ClientFeatures, read_features
 from ladder_lsp.lsp.deliveries import Deliveries
@@ -63,7 +63,7 @@ class LadderServer(LanguageServer):
         raw = merge_raw(self.init_options, self.workspace_settings)
         if self.model_override:
             raw = merge_raw(raw, {"local": {"model": self.model_override}})
-        settings, problems = parse_settings(raw)
+        settings, problems = parse_settings(raw, reserved_action_ids=BUILTIN_IDS)
         ledger_changed = (
             self.engine.ledger is None
             or settings.ledger != self.settings.ledger

@@ -1,11 +1,12 @@
 """The usage ledger: one SQLite row per run, the daily Claude budget, and the savings figure.
 
-"Saved by running locally" prices the local tokens at the configured Claude model's rates, so
-the number is what the same work would have cost on Claude; it counts only runs whose result
-reached the user (an edit the editor refused saved nothing). Each row says what became of the
-result (`delivery`: applied, refused, no-answer, cancelled, ...), as the delivery path saw
-it. The database is in WAL mode behind one lock (one writer), so concurrent runs cannot corrupt
-it; the file is created user-only.
+"Saved by running locally" prices the local tokens at the configured Claude model's rates
+(`pricing.py`), so the number is what the same work would have cost on Claude; it counts only
+runs whose result reached the user (an edit the editor refused saved nothing). Each row says
+what became of the result (`delivery`: applied, refused, no-answer, cancelled, ...), as the
+delivery path saw it. Rows arrive as `RunRecord`s of plain values, built by the engine. The
+database is in WAL mode behind one lock (one writer), so concurrent runs cannot corrupt it;
+the file is created user-only.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import platformdirs
 
-from ladder_lsp.backends.base import Tier, Usage
+from ladder_lsp.store.pricing import cost
 
 if TYPE_CHECKING:
     from ladder_lsp.settings import Settings
@@ -33,71 +35,36 @@ log = logging.getLogger(__name__)
 LEDGER_ENV = "LADDER_LEDGER"
 
 
+# The tier names the engine records (the values of `backends.base.Tier`), as stored.
+LOCAL = "local"
+CLAUDE = "claude"
+
+
 @attrs.frozen
-class Price:
-    """USD per million tokens."""
+class AttemptRecord:
+    """One model call of a run: which tier and model, and the tokens it used."""
 
-    input: float
-    output: float
-    cache_read: float
-    cache_write: float
-
-
-# One table, by model family prefix (longest match wins). Anthropic list prices.
-PRICES: dict[str, Price] = {
-    "claude-opus-4-5": Price(5.0, 25.0, 0.50, 6.25),
-    "claude-opus-4-6": Price(5.0, 25.0, 0.50, 6.25),
-    "claude-opus-4": Price(15.0, 75.0, 1.50, 18.75),
-    "claude-opus": Price(5.0, 25.0, 0.50, 6.25),
-    "claude-sonnet": Price(3.0, 15.0, 0.30, 3.75),
-    "claude-haiku-4": Price(1.0, 5.0, 0.10, 1.25),
-    "claude-haiku": Price(1.0, 5.0, 0.10, 1.25),
-    "claude-3-opus": Price(15.0, 75.0, 1.50, 18.75),
-    "claude-3-7-sonnet": Price(3.0, 15.0, 0.30, 3.75),
-    "claude-3-5-sonnet": Price(3.0, 15.0, 0.30, 3.75),
-    "claude-3-5-haiku": Price(0.80, 4.0, 0.08, 1.0),
-    "claude-3-haiku": Price(0.25, 1.25, 0.03, 0.30),
-}
-FAMILIES = ("opus", "sonnet", "haiku")
-
-
-def price_for(model: str) -> Price | None:
-    """The model's price; an unknown Claude id is priced by its family, else as Sonnet, so the
-    daily budget still holds for ids this table has not heard of. None: not a Claude model."""
-    name = model.lower().rsplit("/", 1)[-1].removeprefix("anthropic.")
-    matches = [k for k in PRICES if name.startswith(k)]
-    if matches:
-        return PRICES[max(matches, key=len)]
-    family = next((f for f in FAMILIES if f in name), None)
-    if family:
-        return PRICES[f"claude-{family}"]
-    return PRICES["claude-sonnet"] if "claude" in name else None
-
-
-def cost(model: str, usage: Usage) -> float:
-    price = price_for(model)
-    if price is None:
-        return 0.0
-    return (
-        usage.input_tokens * price.input
-        + usage.output_tokens * price.output
-        + usage.cache_read_tokens * price.cache_read
-        + usage.cache_write_tokens * price.cache_write
-    ) / 1_000_000
+    tier: str  # LOCAL or CLAUDE
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @attrs.frozen
 class RunRecord:
-    """One run as the ledger stores it: plain values, so the store needs no engine types."""
+    """One run as the ledger stores it: plain values, so the store needs no engine types
+    (the engine builds it: `engine.delivery.record_of`)."""
 
     action: str
     path: str  # hashed before it is stored
     status: str  # the engine's result: edit, explained, rejected, failed, no-change, cancelled
     delivery: str  # what became of it: applied, refused, no-answer, cancelled, ...
     reached_user: bool  # the result is in the user's hands (savings count only then)
-    tier: Tier | None
+    tier: str | None  # the tier of the result (LOCAL, CLAUDE), None when no tier served
     model: str
-    attempts: tuple[tuple[Tier, str, Usage], ...]  # (tier, model, usage) per model call
+    attempts: tuple[AttemptRecord, ...]  # one per model call
     message: str
     seconds: float
 
@@ -172,24 +139,19 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
 
     def record(self, run: RunRecord) -> None:
-        local = Usage()
-        claude = Usage()
-        spent = 0.0
-        for tier, model, usage in run.attempts:
-            if tier is Tier.CLAUDE:
-                claude = _add(claude, usage)
-                spent += cost(model, usage)
-            else:
-                local = _add(local, usage)
+        claude_calls = [a for a in run.attempts if a.tier == CLAUDE]
+        local = _total([a for a in run.attempts if a.tier != CLAUDE])
+        claude = _total(claude_calls)
+        spent = sum(cost(a.model, a) for a in claude_calls)
         # Savings count only when the local model's result reached the user: local tokens
         # spent before an escalation, on a failed run or on a refused edit saved nothing.
-        served_locally = run.tier is Tier.LOCAL and run.status in ("edit", "explained")
+        served_locally = run.tier == LOCAL and run.status in ("edit", "explained")
         saved = cost(self.claude_model, local) if served_locally and run.reached_user else 0.0
-        tiers = {tier for tier, _, _ in run.attempts}
+        tiers = {a.tier for a in run.attempts}
         status = run.status
         if status == "edit":
             status = run.delivery
-            if run.delivery == "applied" and Tier.LOCAL in tiers and run.tier is Tier.CLAUDE:
+            if run.delivery == "applied" and LOCAL in tiers and run.tier == CLAUDE:
                 status = "escalated"
         now = time.time()
         row = (
@@ -197,7 +159,7 @@ class Ledger:
             _day(now),
             run.action,
             _hash(run.path),
-            run.tier.value if run.tier else None,
+            run.tier,
             run.model,
             local.input_tokens,
             local.output_tokens,
@@ -343,12 +305,15 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         db.commit()
 
 
-def _add(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        a.input_tokens + b.input_tokens,
-        a.output_tokens + b.output_tokens,
-        a.cache_read_tokens + b.cache_read_tokens,
-        a.cache_write_tokens + b.cache_write_tokens,
+def _total(attempts: Sequence[AttemptRecord]) -> AttemptRecord:
+    """The attempts' tokens added up, as one record (tier and model left empty)."""
+    return AttemptRecord(
+        tier="",
+        model="",
+        input_tokens=sum(a.input_tokens for a in attempts),
+        output_tokens=sum(a.output_tokens for a in attempts),
+        cache_read_tokens=sum(a.cache_read_tokens for a in attempts),
+        cache_write_tokens=sum(a.cache_write_tokens for a in attempts),
     )
 
 

@@ -13,7 +13,11 @@ import collections
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import python_ast, syntax
+from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis.python.docstrings import docstrings, first_code_difference
+from ladder_lsp.analysis.python.location import first_outside_change, locate
+from ladder_lsp.analysis.python.parse import parse
+from ladder_lsp.analysis.python.units import unit_for
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -43,7 +47,7 @@ def check_docstring_code_unchanged(ctx: CheckContext) -> str | None:
     """Adding documentation must not change the code."""
     if not ctx.old_block.strip() or not ctx.new_block.strip():
         return None
-    outside = python_ast.first_outside_change(ctx)
+    outside = first_outside_change(ctx)
     if outside is not None:
         return f"changed code while adding a docstring: line {outside}"
     if ctx.language.lower() == "python":
@@ -57,15 +61,15 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
         return None  # an unchanged answer has its own reason (and its own outcome)
     comments_count = bool(ctx.custom_prompt)  # comment-only custom actions: comments are it
     if ctx.language.lower() == "python":
-        unit = python_ast.unit_for(ctx)
+        unit = unit_for(ctx)
         if unit is None:
             return None
-        old_tree = python_ast.parse(unit.old_text)
-        new_tree = python_ast.parse(unit.new_text)
+        old_tree = parse(unit.old_text)
+        new_tree = parse(unit.new_text)
         if old_tree is None or new_tree is None:
             return None  # the syntax check speaks for this
-        old_docs = collections.Counter(python_ast.docstrings(old_tree))
-        new_docs = collections.Counter(python_ast.docstrings(new_tree))
+        old_docs = collections.Counter(docstrings(old_tree))
+        new_docs = collections.Counter(docstrings(new_tree))
         if new_docs - old_docs:
             return None
         if comments_count and _comments(ctx, "python") is True:
@@ -90,14 +94,14 @@ def _same_text(ctx: CheckContext) -> bool:
 
 
 def _python_code_changed(ctx: CheckContext) -> str | None:
-    unit = python_ast.unit_for(ctx)
+    unit = unit_for(ctx)
     if unit is None:
         return None
-    old_tree = python_ast.parse(unit.old_text)
-    new_tree = python_ast.parse(unit.new_text)
+    old_tree = parse(unit.old_text)
+    new_tree = parse(unit.new_text)
     if old_tree is None or new_tree is None:
         return None  # the syntax check reports a broken answer
-    line = python_ast.first_code_difference(old_tree, new_tree)
+    line = first_code_difference(old_tree, new_tree)
     if line is None:
         return None
     return f"changed code while adding a docstring: line {unit.new_doc_line(line)}"
@@ -168,7 +172,7 @@ def _code_lines(block: str) -> list[tuple[str, int]]:
 
 def _block_line(ctx: CheckContext) -> int:
     """0-based document line where the block starts (0 when it cannot be located)."""
-    where = python_ast.locate(ctx)
+    where = locate(ctx)
     return where.start if where is not None else 0
 
 

@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from ladder_lsp.analysis import python_ast, syntax
+from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis.python.parse import compile_error
+from ladder_lsp.analysis.python.units import cut_unit
 from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.pipeline.checks import guards
 from ladder_lsp.pipeline.target import BOM
@@ -417,17 +419,17 @@ def _stubs(body: list[ast.stmt], *, in_protocol: bool) -> Iterator[ast.AST]:
 
 
 def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
-    """The syntax verdict from the statements around the block (see `guards.python_ast`):
+    """The syntax verdict from the statements around the block (see `analysis.python.units`):
     compiling a whole 2,000-line document costs 15-50 ms, the unit well under 1 ms. The
     lines outside the block are identical, so when the old unit compiles the new document
     compiles exactly when the new unit does. False when the unit cannot decide."""
-    unit = python_ast.cut_unit(ctx)
+    unit = cut_unit(ctx)
     if unit is None or _least_indent(ctx.new_block) < _least_indent(ctx.old_block):
         return False  # a line shallower than the block may break code after the unit
-    error = python_ast.compile_error(unit.new_text)
+    error = compile_error(unit.new_text)
     if error is None:
-        return None if python_ast.compile_error(unit.old_text) is None else False
-    if python_ast.compile_error(unit.old_text) is not None:
+        return None if compile_error(unit.old_text) is None else False
+    if compile_error(unit.old_text) is not None:
         return False  # already broken here (or a misleading cut): ask the whole documents
     line, message = error
     # "… after 'for' statement on line 6": unit lines, shown as document lines

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import ast
 import collections
-import functools
 import re
 import textwrap
-import warnings
 from collections.abc import Callable, Iterator
 
 import attrs
 
 from ladder_lsp.analysis import syntax
-from ladder_lsp.analysis.python.parse import compile_error
+from ladder_lsp.analysis.python.parse import compile_error, parse
 from ladder_lsp.analysis.python.units import cut_unit
 from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.pipeline.checks import guards
@@ -154,7 +152,7 @@ def _python_string_lines(block: str) -> frozenset[int]:
     """Line numbers (1-based) inside multi-line string literals; none when the block does
     not parse alone (then every fence counts, the strict reading)."""
     tree = _python_tree(_dedented(block))
-    if not isinstance(tree, ast.Module):
+    if tree is None:
         return frozenset()
     return frozenset(
         number
@@ -315,32 +313,10 @@ def check_repeated_context(ctx: CheckContext) -> str | None:
 # --- Python helpers -------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)  # trees of whole documents are large
-def _python_tree(text: str) -> ast.Module | SyntaxError:
-    """Parsed once per text: several checks (and retries of one request) share it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text.removeprefix(BOM))
-    except SyntaxError as exc:
-        return exc
-    except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, deep nesting
-        return SyntaxError(str(exc))
-
-
-@functools.lru_cache(maxsize=16)
-def _python_compile_error(text: str) -> SyntaxError | None:
-    """Compiling catches what parsing accepts (`return` outside a function after a bad
-    re-indent) and costs less than `ast.parse`."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(text.removeprefix(BOM), "<ladder>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return exc
-    except (ValueError, MemoryError, RecursionError) as exc:
-        return SyntaxError(str(exc))
-    return None
+def _python_tree(text: str) -> ast.Module | None:
+    """The shared, cached tree (`analysis.python.parse`); Python's decoder drops a file's BOM
+    before compiling, so the checks read the text without it."""
+    return parse(text.removeprefix(BOM))
 
 
 def _python_stub_count(ctx: CheckContext) -> tuple[int, int] | None:
@@ -355,7 +331,7 @@ def _python_stub_count(ctx: CheckContext) -> tuple[int, int] | None:
     )
     for old_text, new_text in pairs:
         old, new = _python_tree(old_text), _python_tree(new_text)
-        if isinstance(old, ast.Module) and isinstance(new, ast.Module):
+        if old is not None and new is not None:
             before = sum(1 for _ in _stubs(old.body, in_protocol=False))
             after = sum(1 for _ in _stubs(new.body, in_protocol=False))
             return before, after
@@ -436,7 +412,7 @@ def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
     message = re.sub(
         r"\bline (\d+)", lambda m: f"line {unit.new_doc_line(int(m.group(1)))}", message
     )
-    return f"syntax error at line {unit.new_doc_line(line)}: {message}"
+    return f"syntax error at line {unit.new_doc_line(line or 1)}: {message}"
 
 
 def _least_indent(block: str) -> int:
@@ -454,11 +430,12 @@ def _python_syntax(ctx: CheckContext) -> str | None:
         return verdict if isinstance(verdict, str) else None
     # The new document alone decides the common case; the old one is compiled only to know
     # whether an error is the answer's fault (one compile instead of two on the happy path).
-    error = _python_compile_error(ctx.new_document)
+    error = compile_error(ctx.new_document.removeprefix(BOM))
     if error is None:
         return None
-    if _python_compile_error(ctx.old_document) is None:
-        return f"syntax error at line {error.lineno or '?'}: {error.msg}"
+    if compile_error(ctx.old_document.removeprefix(BOM)) is None:
+        line, message = error
+        return f"syntax error at line {line or '?'}: {message}"
     # The document was already broken: the new code alone must not be worse than the old.
     old = syntax.error_count("python", _dedented(ctx.old_block))
     new = syntax.error_count("python", _dedented(ctx.new_block))

@@ -8,7 +8,8 @@ import pytest
 
 from ladder_lsp.analysis.python.units import unit_for
 from ladder_lsp.pipeline.checks import refactor
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from tests.unit.test_answer_set import judge
 
 FENCE = "```"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import tree_sitter
 
-from ladder_lsp.analysis.text import indent_width
+from ladder_lsp.analysis.text import indent_width, normalize_newlines
 
 # LSP languageId -> (wheel module, function returning the grammar pointer)
 _GRAMMARS: dict[str, tuple[str, str]] = {
@@ -149,11 +149,6 @@ def first_error_line(language_id: str, text: str) -> int | None:
         if culprit is None:
             return int(node.start_point.row)
         node = culprit
-
-
-def normalize_newlines(text: str) -> str:
-    """`\\r\\n` and lone `\\r` become `\\n`, so every parser numbers lines as LSP does."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def enclosing_definition(language_id: str, text: str, line: int) -> tuple[int, int] | None:

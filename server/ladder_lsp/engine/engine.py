@@ -35,7 +35,8 @@ from ladder_lsp.engine import prompts
 from ladder_lsp.engine import routing as router
 from ladder_lsp.engine.actions import ActionSpec
 from ladder_lsp.pipeline.answer import extract_code
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.checks.tests import run_pytest
 from ladder_lsp.pipeline.edits import LineEdit, minimal_edits
 from ladder_lsp.pipeline.reasoning import strip_reasoning

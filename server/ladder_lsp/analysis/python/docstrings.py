@@ -5,8 +5,18 @@ what the `docstring` guards compare.
 from __future__ import annotations
 
 import ast
+from typing import TypeGuard
 
 _WITH_BODY = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def is_string_statement(stmt: ast.stmt) -> TypeGuard[ast.Expr]:
+    """A statement that is only a string: a docstring when it comes first in a body."""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
 
 
 def _docstring_node(node: ast.AST) -> ast.Expr | None:
@@ -14,13 +24,7 @@ def _docstring_node(node: ast.AST) -> ast.Expr | None:
     if not isinstance(node, _WITH_BODY) or not body:
         return None
     first = body[0]
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        return first
-    return None
+    return first if is_string_statement(first) else None
 
 
 def docstrings(tree: ast.Module, lines: tuple[int, int] | None = None) -> list[str]:

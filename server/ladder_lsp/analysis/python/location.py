@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis.text import normalize_newlines
 
 if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+    from ladder_lsp.pipeline.checks.context import CheckContext
 
 
 @attrs.frozen
@@ -29,7 +29,7 @@ class Located:
 
 
 def _norm(text: str) -> str:
-    return syntax.normalize_newlines(text)
+    return normalize_newlines(text)
 
 
 def _split(text: str) -> list[str]:

@@ -32,7 +32,7 @@ from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.text import indent_width
 
 if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+    from ladder_lsp.pipeline.checks.context import CheckContext
 
 _CONTINUES = re.compile(r"(?:else|elif|except|finally)\b")
 _HEADER_END = re.compile(r":\s*(?:#.*)?$")

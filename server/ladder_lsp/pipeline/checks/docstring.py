@@ -18,11 +18,11 @@ from ladder_lsp.analysis.python.docstrings import docstrings, first_code_differe
 from ladder_lsp.analysis.python.location import first_outside_change, locate
 from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.python.units import unit_for
+from ladder_lsp.analysis.text import normalize_newlines
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 if TYPE_CHECKING:
     import tree_sitter
-
-    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 
 _COMMENT_ONLY_PROMPT = re.compile(
@@ -85,7 +85,7 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
 
 def _same_text(ctx: CheckContext) -> bool:
     def lines(text: str) -> list[str]:
-        return [line.rstrip() for line in syntax.normalize_newlines(text).strip("\n").split("\n")]
+        return [line.rstrip() for line in normalize_newlines(text).strip("\n").split("\n")]
 
     return lines(ctx.old_block) == lines(ctx.new_block)
 
@@ -131,8 +131,8 @@ def _leaves(tree: tree_sitter.Tree, source: bytes) -> tuple[list[tuple[bytes, in
 
 def _tokens_changed(ctx: CheckContext) -> str | None:
     language = ctx.language.lower()
-    old_text = syntax.normalize_newlines(ctx.old_block)
-    new_text = syntax.normalize_newlines(ctx.new_block)
+    old_text = normalize_newlines(ctx.old_block)
+    new_text = normalize_newlines(ctx.new_block)
     old_source = old_text.encode("utf-8", "surrogatepass")
     new_source = new_text.encode("utf-8", "surrogatepass")
     old_tree = syntax.parse(language, old_text)
@@ -165,7 +165,7 @@ _LINE_COMMENT = re.compile(r"^\s*(?://|#|--|;|/\*|\*|\*/|<!--|\"\"\"|''')")
 def _code_lines(block: str) -> list[tuple[str, int]]:
     return [
         (" ".join(line.split()), row)
-        for row, line in enumerate(syntax.normalize_newlines(block).split("\n"))
+        for row, line in enumerate(normalize_newlines(block).split("\n"))
         if line.strip() and not _LINE_COMMENT.match(line)
     ]
 
@@ -178,8 +178,8 @@ def _block_line(ctx: CheckContext) -> int:
 
 def _comments(ctx: CheckContext, language: str) -> bool | None:
     """Whether comments were added or changed; None when it cannot be told."""
-    old_text = syntax.normalize_newlines(ctx.old_block)
-    new_text = syntax.normalize_newlines(ctx.new_block)
+    old_text = normalize_newlines(ctx.old_block)
+    new_text = normalize_newlines(ctx.new_block)
     old_tree = syntax.parse(language, old_text)
     new_tree = syntax.parse(language, new_text)
     if old_tree is None or new_tree is None:

@@ -10,7 +10,6 @@ cannot reproduce on the original code (a type error, a stale message) is not jud
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ladder_lsp.analysis.python.findings import unit_findings
 from ladder_lsp.analysis.python.location import locate
@@ -18,9 +17,7 @@ from ladder_lsp.analysis.python.names import bound_names
 from ladder_lsp.analysis.python.parse import compile_error
 from ladder_lsp.analysis.python.units import cut_unit, unit_for
 from ladder_lsp.pipeline.checks import refactor
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 _Q = r"[`'\"‘’“”]"
 _NAME = rf"{_Q}(?P<name>[\w.]+(?: as \w+)?){_Q}"

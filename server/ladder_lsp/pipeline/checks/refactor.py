@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING
 
 from ladder_lsp.analysis.python.findings import describe, unit_findings
 from ladder_lsp.analysis.python.location import Located, first_outside_change, locate
@@ -27,9 +26,7 @@ from ladder_lsp.analysis.python.surface import (
     returns_value,
 )
 from ladder_lsp.analysis.python.units import Unit, cut_unit, unit_for
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 MAX_REASONS = 3
 _SURFACE_CHANGE_PROMPT = re.compile(

@@ -14,16 +14,12 @@ import contextlib
 import os
 import re
 import sys
-import textwrap
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import syntax
 from ladder_lsp.analysis.python.parse import parse
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.analysis.text import dedented, normalize_newlines
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 _JS_LIKE = frozenset(
     {"javascript", "javascriptreact", "typescript", "typescriptreact", "js", "ts", "jsx", "tsx"}
@@ -67,7 +63,7 @@ def imports_module(tree: ast.Module, dotted: str, stem: str) -> bool:
 def target_names(source_code: str, language: str) -> list[str]:
     """Names the selected code defines: functions, classes and their methods."""
     if language == "python":
-        tree = parse(textwrap.dedent(syntax.normalize_newlines(source_code)))
+        tree = parse(dedented(source_code))
         if tree is None:
             return _regex_names(source_code, language)
         names: list[str] = []
@@ -147,7 +143,7 @@ def check_tests_shape(ctx: CheckContext) -> str | None:
 
 
 def _python_tests(ctx: CheckContext) -> str | None:
-    tree = parse(syntax.normalize_newlines(ctx.new_document))
+    tree = parse(normalize_newlines(ctx.new_document))
     if tree is None:
         return None  # the syntax check reports it
     if ctx.source_path:

@@ -4,16 +4,11 @@ boundaries, or the first line outside the block that changed when no such split 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 
 from ladder_lsp.analysis.text import normalize_newlines
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.context import CheckContext
 
 
 @attrs.frozen
@@ -45,13 +40,12 @@ def _count(text: str) -> int:
     return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
 
 
-@functools.lru_cache(maxsize=8)
-def locate(ctx: CheckContext) -> Located | None:
+def locate(old_document: str, new_document: str, old_block: str, new_block: str) -> Located | None:
     """Where old_document = head + old_block + tail and new_document = head + new_block +
     tail, at line boundaries; None when no such split exists (code outside the block
     changed) or the old block is empty."""
-    old, new = _norm(ctx.old_document), _norm(ctx.new_document)
-    old_block, new_block = _norm(ctx.old_block), _norm(ctx.new_block)
+    old, new = _norm(old_document), _norm(new_document)
+    old_block, new_block = _norm(old_block), _norm(new_block)
     if not old_block.strip():
         return None
     tail_len = len(old) - len(old_block)
@@ -79,13 +73,14 @@ def locate(ctx: CheckContext) -> Located | None:
     return None
 
 
-def first_outside_change(ctx: CheckContext) -> int | None:
-    """1-based line of the new document where code outside the block differs, or None."""
-    if locate(ctx) is not None or not ctx.old_block.strip():
+def first_outside_change(old_document: str, new_document: str, old_block: str) -> int | None:
+    """1-based line of the new document where code outside the block differs, or None.
+    Asked when `locate` found no split (with one, nothing outside the block changed)."""
+    if not old_block.strip():
         return None
-    old = _split(_norm(ctx.old_document))
-    new = _split(_norm(ctx.new_document))
-    block_old = _split(_norm(ctx.old_block))
+    old = _split(_norm(old_document))
+    new = _split(_norm(new_document))
+    block_old = _split(_norm(old_block))
     prefix = 0
     limit = min(len(old), len(new))
     while prefix < limit and old[prefix] == new[prefix]:

@@ -20,19 +20,14 @@ whole documents are analysed instead: slower, never wrong.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 
-from ladder_lsp.analysis.python.location import locate
+from ladder_lsp.analysis.python.location import Located
 from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.text import indent_width
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.context import CheckContext
 
 _CONTINUES = re.compile(r"(?:else|elif|except|finally)\b")
 _HEADER_END = re.compile(r":\s*(?:#.*)?$")
@@ -186,13 +181,9 @@ def _has_code_before(lines: Sequence[str], line: int) -> bool:
     return any(_is_code(text) for text in lines[:line])
 
 
-@functools.lru_cache(maxsize=8)
-def cut_unit(ctx: CheckContext) -> Unit | None:
-    """The unit around the block in both versions, parsed or not; None when the block
-    cannot be located."""
-    where = locate(ctx)
-    if where is None:
-        return None
+def cut_unit(where: Located) -> Unit:
+    """The unit around the located block in both versions, cut by indentation; it may not
+    parse (see `unit_for`)."""
     shape = unit_shape(where.old_lines, where.start, where.old_end)
     delta = where.new_end - where.old_end
     head: list[tuple[int, str]] = []
@@ -215,17 +206,11 @@ def cut_unit(ctx: CheckContext) -> Unit | None:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def unit_for(ctx: CheckContext) -> Unit | None:
-    """The unit to analyse: the cheap cut when its old version parses, else the whole
-    documents; None when the block cannot be located or the old code does not parse."""
-    unit = cut_unit(ctx)
-    if unit is None:
-        return None
-    if parse(unit.old_text) is not None:
-        return unit
-    where = locate(ctx)
-    assert where is not None
+def unit_for(where: Located, cut: Unit) -> Unit | None:
+    """The unit to analyse: the cheap cut (`cut_unit(where)`) when its old version parses,
+    else the whole documents; None when the old code does not parse."""
+    if parse(cut.old_text) is not None:
+        return cut
     old_doc = "".join(where.old_lines)
     if parse(old_doc) is None:
         return None

@@ -107,35 +107,18 @@ def shorten(text: str, limit: int = 60) -> str:
 _DISTINCTIVE = re.compile(r"[A-Za-z_]\w{2,}")
 
 
-def _block_start(ctx: CheckContext) -> int | None:
-    """Where the block sits: old = head + old_block + tail and new = head + new_block + tail."""
-    old_doc, new_doc = ctx.old_document, ctx.new_document
-    tail_len = len(old_doc) - len(ctx.old_block)
-    position = old_doc.find(ctx.old_block)
-    while position != -1:
-        tail = old_doc[position + len(ctx.old_block) :]
-        if (
-            new_doc.startswith(ctx.new_block, position)
-            and old_doc[:position] == new_doc[:position]
-            and new_doc.endswith(tail)
-            and len(tail) <= tail_len
-        ):
-            return position
-        position = old_doc.find(ctx.old_block, position + 1)
-    return None
-
-
 def _neighbours(ctx: CheckContext, count: int = 2) -> list[str]:
     """Distinctive lines right above and below the edited block."""
-    start = _block_start(ctx)
-    if start is None:
+    where = ctx.located
+    if where is None:
         return []
-    head = ctx.old_document[:start].splitlines()
-    tail = ctx.old_document[start + len(ctx.old_block) :].splitlines()
+    lines = where.old_lines
+    above = (p for i in range(where.start - 1, -1, -1) for p in reversed(lines[i].splitlines()))
+    below = (p for i in range(where.old_end, len(lines)) for p in lines[i].splitlines())
     picked: list[str] = []
-    for lines in (reversed(head), iter(tail)):
+    for side in (above, below):
         taken = 0
-        for line in lines:
+        for line in side:
             text = line.strip()
             if not text:
                 continue

@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING
 
 from ladder_lsp.analysis import syntax
 from ladder_lsp.analysis.python.docstrings import docstrings, first_code_difference
-from ladder_lsp.analysis.python.location import first_outside_change, locate
-from ladder_lsp.analysis.python.parse import parse
-from ladder_lsp.analysis.python.units import unit_for
 from ladder_lsp.analysis.text import normalize_newlines
 from ladder_lsp.pipeline.checks.context import CheckContext
 
@@ -47,7 +44,7 @@ def check_docstring_code_unchanged(ctx: CheckContext) -> str | None:
     """Adding documentation must not change the code."""
     if not ctx.old_block.strip() or not ctx.new_block.strip():
         return None
-    outside = first_outside_change(ctx)
+    outside = ctx.first_outside_change
     if outside is not None:
         return f"changed code while adding a docstring: line {outside}"
     if ctx.language.lower() == "python":
@@ -61,13 +58,10 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
         return None  # an unchanged answer has its own reason (and its own outcome)
     comments_count = bool(ctx.custom_prompt)  # comment-only custom actions: comments are it
     if ctx.language.lower() == "python":
-        unit = unit_for(ctx)
-        if unit is None:
-            return None
-        old_tree = parse(unit.old_text)
-        new_tree = parse(unit.new_text)
-        if old_tree is None or new_tree is None:
-            return None  # the syntax check speaks for this
+        trees = ctx.unit_trees
+        if trees is None:
+            return None  # not located, or the syntax check speaks for this
+        old_tree, new_tree = trees
         old_docs = collections.Counter(docstrings(old_tree))
         new_docs = collections.Counter(docstrings(new_tree))
         if new_docs - old_docs:
@@ -94,14 +88,10 @@ def _same_text(ctx: CheckContext) -> bool:
 
 
 def _python_code_changed(ctx: CheckContext) -> str | None:
-    unit = unit_for(ctx)
-    if unit is None:
-        return None
-    old_tree = parse(unit.old_text)
-    new_tree = parse(unit.new_text)
-    if old_tree is None or new_tree is None:
-        return None  # the syntax check reports a broken answer
-    line = first_code_difference(old_tree, new_tree)
+    unit, trees = ctx.unit, ctx.unit_trees
+    if unit is None or trees is None:
+        return None  # not located, or the syntax check reports a broken answer
+    line = first_code_difference(*trees)
     if line is None:
         return None
     return f"changed code while adding a docstring: line {unit.new_doc_line(line)}"
@@ -172,7 +162,7 @@ def _code_lines(block: str) -> list[tuple[str, int]]:
 
 def _block_line(ctx: CheckContext) -> int:
     """0-based document line where the block starts (0 when it cannot be located)."""
-    where = locate(ctx)
+    where = ctx.located
     return where.start if where is not None else 0
 
 

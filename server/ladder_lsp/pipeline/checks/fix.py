@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 
 from ladder_lsp.analysis.python.findings import unit_findings
-from ladder_lsp.analysis.python.location import locate
 from ladder_lsp.analysis.python.names import bound_names
 from ladder_lsp.analysis.python.parse import compile_error
-from ladder_lsp.analysis.python.units import cut_unit, unit_for
 from ladder_lsp.pipeline.checks import refactor
 from ladder_lsp.pipeline.checks.context import CheckContext
 
@@ -102,7 +100,7 @@ def check_fix_resolved(ctx: CheckContext) -> str | None:
 
 
 def _syntax_still_there(ctx: CheckContext) -> bool:
-    unit = cut_unit(ctx)
+    unit = ctx.cut_unit
     if unit is None:
         return False
     if compile_error(unit.old_text) is None:
@@ -111,8 +109,7 @@ def _syntax_still_there(ctx: CheckContext) -> bool:
 
 
 def _finding_still_there(ctx: CheckContext, kind: str, name: str) -> bool:
-    unit = unit_for(ctx)
-    where = locate(ctx)
+    unit, where = ctx.unit, ctx.located
     if unit is None or where is None:
         return False
     old = unit_findings(unit, where.old_lines, new=False)

@@ -13,9 +13,8 @@ import ast
 import re
 
 from ladder_lsp.analysis.python.findings import describe, unit_findings
-from ladder_lsp.analysis.python.location import Located, first_outside_change, locate
+from ladder_lsp.analysis.python.location import Located
 from ladder_lsp.analysis.python.names import loaded_names, module_names, used_as_word
-from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.python.surface import (
     KIND_WORDS,
     Def,
@@ -25,7 +24,7 @@ from ladder_lsp.analysis.python.surface import (
     return_kinds,
     returns_value,
 )
-from ladder_lsp.analysis.python.units import Unit, cut_unit, unit_for
+from ladder_lsp.analysis.python.units import Unit
 from ladder_lsp.pipeline.checks.context import CheckContext
 
 MAX_REASONS = 3
@@ -43,7 +42,7 @@ def prompt_allows_surface_change(prompt: str) -> bool:
 
 def check_outside_unchanged(ctx: CheckContext) -> str | None:
     """The pipeline only replaces the block; verify it anyway (any language)."""
-    line = first_outside_change(ctx)
+    line = ctx.first_outside_change
     if line is not None:
         return f"changed code outside the selection: line {line}"
     return None
@@ -60,14 +59,10 @@ def check_surface(ctx: CheckContext) -> str | None:
 def _trees(ctx: CheckContext) -> tuple[Unit, ast.Module, ast.Module] | None:
     if ctx.language.lower() != "python" or not ctx.old_block.strip():
         return None
-    unit = unit_for(ctx)
-    if unit is None:
-        return None
-    old_tree = parse(unit.old_text)
-    new_tree = parse(unit.new_text)
-    if old_tree is None or new_tree is None:
-        return None  # the syntax check reports it
-    return unit, old_tree, new_tree
+    unit, trees = ctx.unit, ctx.unit_trees
+    if unit is None or trees is None:
+        return None  # not located, or the syntax check reports it
+    return unit, *trees
 
 
 def surface_reasons(ctx: CheckContext) -> list[str]:
@@ -251,12 +246,11 @@ def new_findings(ctx: CheckContext) -> list[tuple[str, str]] | None:
     """pyflakes findings (kind, name) the new document has and the old one had not; None
     when the new version cannot be analysed. When the old code does not parse (a syntax
     fix), an undefined name counts as new only if the old code never mentions it."""
-    where = locate(ctx)
-    unit = unit_for(ctx)
+    where, unit = ctx.located, ctx.unit
     if where is None:
         return None
     if unit is None:
-        cut = cut_unit(ctx)
+        cut = ctx.cut_unit
         if cut is None:
             return None
         new = unit_findings(cut, where.old_lines, new=True)
@@ -285,10 +279,10 @@ def _orphaned_imports(ctx: CheckContext, unit: Unit, where: Located) -> list[tup
         return []
     out: list[tuple[str, str]] = []
     outside: str | None = None
-    old_tree = parse(unit.old_text)
-    new_tree = parse(unit.new_text)
-    if old_tree is None or new_tree is None:
+    trees = ctx.unit_trees
+    if trees is None:
         return []
+    old_tree, new_tree = trees
     old_used = loaded_names(old_tree)
     new_used = loaded_names(new_tree)
     for name in sorted(module.imports):

@@ -9,7 +9,6 @@ import re
 
 from ladder_lsp.analysis import syntax
 from ladder_lsp.analysis.python.parse import compile_error
-from ladder_lsp.analysis.python.units import cut_unit
 from ladder_lsp.analysis.text import dedented, indent_width, normalize_newlines
 from ladder_lsp.pipeline.checks.context import CheckContext, python_compile_error
 
@@ -19,7 +18,7 @@ def _python_unit_syntax(ctx: CheckContext) -> str | bool | None:
     compiling a whole 2,000-line document costs 15-50 ms, the unit well under 1 ms. The
     lines outside the block are identical, so when the old unit compiles the new document
     compiles exactly when the new unit does. False when the unit cannot decide."""
-    unit = cut_unit(ctx)
+    unit = ctx.cut_unit
     if unit is None or _least_indent(ctx.new_block) < _least_indent(ctx.old_block):
         return False  # a line shallower than the block may break code after the unit
     error = compile_error(unit.new_text)

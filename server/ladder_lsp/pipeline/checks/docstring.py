@@ -13,7 +13,7 @@ import collections
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis import treesitter
 from ladder_lsp.analysis.python.docstrings import docstrings, first_code_difference
 from ladder_lsp.analysis.text import normalize_newlines
 from ladder_lsp.pipeline.checks.context import CheckContext
@@ -125,8 +125,8 @@ def _tokens_changed(ctx: CheckContext) -> str | None:
     new_text = normalize_newlines(ctx.new_block)
     old_source = old_text.encode("utf-8", "surrogatepass")
     new_source = new_text.encode("utf-8", "surrogatepass")
-    old_tree = syntax.parse(language, old_text)
-    new_tree = syntax.parse(language, new_text)
+    old_tree = treesitter.parse(language, old_text)
+    new_tree = treesitter.parse(language, new_text)
     start = _block_line(ctx)
     if old_tree is None or new_tree is None:
         old_lines = _code_lines(ctx.old_block)
@@ -170,8 +170,8 @@ def _comments(ctx: CheckContext, language: str) -> bool | None:
     """Whether comments were added or changed; None when it cannot be told."""
     old_text = normalize_newlines(ctx.old_block)
     new_text = normalize_newlines(ctx.new_block)
-    old_tree = syntax.parse(language, old_text)
-    new_tree = syntax.parse(language, new_text)
+    old_tree = treesitter.parse(language, old_text)
+    new_tree = treesitter.parse(language, new_text)
     if old_tree is None or new_tree is None:
         old = {line for line in ctx.old_block.splitlines() if _LINE_COMMENT.match(line)}
         new = {line for line in ctx.new_block.splitlines() if _LINE_COMMENT.match(line)}

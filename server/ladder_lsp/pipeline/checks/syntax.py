@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ladder_lsp.analysis import syntax
+from ladder_lsp.analysis import treesitter
 from ladder_lsp.analysis.python.parse import compile_error
 from ladder_lsp.analysis.text import dedented, indent_width, normalize_newlines
 from ladder_lsp.pipeline.checks.context import CheckContext, python_compile_error
@@ -56,8 +56,8 @@ def _python_syntax(ctx: CheckContext) -> str | None:
         line, message = error
         return f"syntax error at line {line or '?'}: {message}"
     # The document was already broken: the new code alone must not be worse than the old.
-    old = syntax.error_count("python", dedented(ctx.old_block))
-    new = syntax.error_count("python", dedented(ctx.new_block))
+    old = treesitter.error_count("python", dedented(ctx.old_block))
+    new = treesitter.error_count("python", dedented(ctx.new_block))
     if old is not None and new is not None and new > old:
         return f"the new code has syntax errors ({new}, the original had {old})"
     return None
@@ -68,12 +68,12 @@ def check_syntax(ctx: CheckContext) -> str | None:
     language = ctx.language.lower()
     if language == "python":
         return _python_syntax(ctx)
-    new = syntax.error_count(language, ctx.new_document)
+    new = treesitter.error_count(language, ctx.new_document)
     if not new:
         return None  # clean, or no grammar for this language
-    old = syntax.error_count(language, ctx.old_document) or 0
+    old = treesitter.error_count(language, ctx.old_document) or 0
     if new > old:
-        line = syntax.first_error_line(language, ctx.new_document)
+        line = treesitter.first_error_line(language, ctx.new_document)
         where = f" near line {line + 1}" if line is not None else ""
         return f"syntax error{where} ({new} parse errors, the original had {old})"
     return None

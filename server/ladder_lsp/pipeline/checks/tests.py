@@ -17,13 +17,10 @@ import sys
 import uuid
 from pathlib import Path
 
+from ladder_lsp.analysis import languages
 from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.text import dedented, normalize_newlines
 from ladder_lsp.pipeline.checks.context import CheckContext
-
-_JS_LIKE = frozenset(
-    {"javascript", "javascriptreact", "typescript", "typescriptreact", "js", "ts", "jsx", "tsx"}
-)
 
 
 def python_module(source_path: str) -> tuple[str, str]:
@@ -130,14 +127,14 @@ def _names_text(names: list[str]) -> str:
 
 def check_tests_shape(ctx: CheckContext) -> str | None:
     """Imports the module under test, adds a test function, a test uses the target."""
-    language = ctx.language.lower()
-    if language == "python":
+    framework = languages.framework_for_tests(ctx.language)
+    if framework == "pytest":
         return _python_tests(ctx)
-    if language in _JS_LIKE:
+    if framework == "jest":
         return _js_tests(ctx)
-    if language == "go":
+    if framework == "go":
         return _regex_tests(ctx, re.compile(r"^func\s+Test\w*\s*\(", re.M), "func TestXxx")
-    if language == "rust":
+    if framework == "cargo":
         return _regex_tests(ctx, re.compile(r"#\[(?:tokio::)?test\]"), "#[test]")
     return None
 

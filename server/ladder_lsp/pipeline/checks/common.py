@@ -49,17 +49,17 @@ _FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})")
 
 def check_markdown(ctx: CheckContext) -> str | None:
     """A fence line inside the code means extraction took Markdown for code."""
-    if _fence_lines(ctx.new_block, ctx.language) > _fence_lines(ctx.old_block, ctx.language):
+    if _fence_lines(ctx.new_block, ctx.is_python) > _fence_lines(ctx.old_block, ctx.is_python):
         return "the answer's code contains Markdown fences"
     return None
 
 
-def _fence_lines(block: str, language: str) -> int:
+def _fence_lines(block: str, python: bool) -> int:
     """Fence-like lines outside string literals: a Python docstring may hold a Markdown
     example with its own fences, and that is code."""
     lines = normalize_newlines(block).split("\n")
     fences = {number for number, line in enumerate(lines, 1) if _FENCE_LINE.match(line)}
-    if fences and language.lower() == "python":
+    if fences and python:
         fences -= _python_string_lines(block)
     return len(fences)
 

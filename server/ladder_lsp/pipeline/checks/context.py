@@ -38,6 +38,11 @@ class CheckContext:
     custom_prompt: str = ""  # a custom action's prompt (`actions.custom`); "" for built-ins
     source_code: str = ""  # tests: the selected code the tests are written for
 
+    @property
+    def is_python(self) -> bool:
+        """Python edits get the `ast` and pyflakes analysis; others tree-sitter or text."""
+        return self.language.lower() == "python"
+
     @functools.cached_property
     def located(self) -> location.Located | None:
         """Where the block sits: old = head + old_block + tail, new = head + new_block + tail

@@ -47,7 +47,7 @@ def check_docstring_code_unchanged(ctx: CheckContext) -> str | None:
     outside = ctx.first_outside_change
     if outside is not None:
         return f"changed code while adding a docstring: line {outside}"
-    if ctx.language.lower() == "python":
+    if ctx.is_python:
         return _python_code_changed(ctx)
     return _tokens_changed(ctx)
 
@@ -57,7 +57,7 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
     if not ctx.old_block.strip() or not ctx.new_block.strip() or _same_text(ctx):
         return None  # an unchanged answer has its own reason (and its own outcome)
     comments_count = bool(ctx.custom_prompt)  # comment-only custom actions: comments are it
-    if ctx.language.lower() == "python":
+    if ctx.is_python:
         trees = ctx.unit_trees
         if trees is None:
             return None  # not located, or the syntax check speaks for this

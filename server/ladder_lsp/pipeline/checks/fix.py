@@ -83,7 +83,7 @@ def _short(message: str, limit: int = 80) -> str:
 
 def check_fix_resolved(ctx: CheckContext) -> str | None:
     """Each re-checkable diagnostic present before the edit must be gone after it."""
-    if ctx.language.lower() != "python" or not ctx.diagnostics:
+    if not ctx.is_python or not ctx.diagnostics:
         return None
     for message in ctx.diagnostics:
         target = recheckable(message)

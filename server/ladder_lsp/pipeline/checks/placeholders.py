@@ -48,14 +48,14 @@ _PLACEHOLDER_LINE = re.compile(
 )
 
 
-def _placeholders(block: str, language: str) -> list[str]:
+def _placeholders(block: str, python: bool) -> list[str]:
     found = []
     for line in normalize_newlines(block).split("\n"):
         stripped = line.strip()
         if not stripped:
             continue
         # A bare `...` is a statement in Python: the AST count judges it there.
-        if _PLACEHOLDER_LINE.match(stripped) and not (language == "python" and stripped == "..."):
+        if _PLACEHOLDER_LINE.match(stripped) and not (python and stripped == "..."):
             found.append(stripped)
             continue
         comment = _COMMENT_BODY.search(stripped)
@@ -66,12 +66,12 @@ def _placeholders(block: str, language: str) -> list[str]:
 
 def check_placeholders(ctx: CheckContext) -> str | None:
     """Lazy answers elide code ("# ... rest of the code"); applying them deletes it."""
-    old = _placeholders(ctx.old_block, ctx.language)
-    new = _placeholders(ctx.new_block, ctx.language)
+    old = _placeholders(ctx.old_block, ctx.is_python)
+    new = _placeholders(ctx.new_block, ctx.is_python)
     if len(new) > len(old):
         extra = next((line for line in new if line not in old), new[-1])
         return f"the answer leaves code out ({shorten(extra)})"
-    if ctx.language == "python" and re.search(r"\.\.\.|\bpass\b", ctx.new_block):
+    if ctx.is_python and re.search(r"\.\.\.|\bpass\b", ctx.new_block):
         counts = _python_stub_count(ctx)
         if counts is not None and counts[1] > counts[0]:
             return "the answer replaces a function body with `...` or `pass`"

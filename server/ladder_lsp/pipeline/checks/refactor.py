@@ -57,7 +57,7 @@ def check_surface(ctx: CheckContext) -> str | None:
 
 
 def _trees(ctx: CheckContext) -> tuple[Unit, ast.Module, ast.Module] | None:
-    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+    if not ctx.is_python or not ctx.old_block.strip():
         return None
     unit, trees = ctx.unit, ctx.unit_trees
     if unit is None or trees is None:
@@ -301,7 +301,7 @@ def _orphaned_imports(ctx: CheckContext, unit: Unit, where: Located) -> list[tup
 
 def check_no_new_findings(ctx: CheckContext) -> str | None:
     """No new undefined names, unused imports or redefinitions (pyflakes, line-independent)."""
-    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+    if not ctx.is_python or not ctx.old_block.strip():
         return None
     added = new_findings(ctx)
     if not added:

@@ -65,9 +65,9 @@ def _python_syntax(ctx: CheckContext) -> str | None:
 
 def check_syntax(ctx: CheckContext) -> str | None:
     """The edit must not break the parse: Python compiles, others gain no tree-sitter errors."""
-    language = ctx.language.lower()
-    if language == "python":
+    if ctx.is_python:
         return _python_syntax(ctx)
+    language = ctx.language.lower()
     new = treesitter.error_count(language, ctx.new_document)
     if not new:
         return None  # clean, or no grammar for this language

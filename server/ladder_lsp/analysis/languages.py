@@ -62,8 +62,25 @@ _JS_DEFINITIONS = frozenset(
 _JS_ATTACHED = frozenset({"comment", "decorator"})
 
 
-def _js_grammar(module: str, function: str) -> Grammar:
-    return Grammar(module, function, _JS_DEFINITIONS, _JS_ATTACHED, value_definitions=True)
+def _javascript(
+    language_id: str,
+    fence_tags: set[str],
+    grammar: tuple[str, str],
+    extensions: tuple[str, ...],
+    alias: str,
+) -> Language:
+    """JavaScript, TypeScript and their JSX dialects: one family of grammars, Jest tests."""
+    module, function = grammar
+    return Language(
+        language_id,
+        fence_tags=frozenset(fence_tags),
+        line_comment="//",
+        grammar=Grammar(module, function, _JS_DEFINITIONS, _JS_ATTACHED, value_definitions=True),
+        extensions=extensions,
+        aliases=frozenset({alias}),
+        test_framework="jest",
+        test_file="{stem}.test{suffix}",
+    )
 
 
 LANGUAGES: tuple[Language, ...] = (
@@ -80,45 +97,33 @@ LANGUAGES: tuple[Language, ...] = (
         test_framework="pytest",
         test_file="test_{stem}.py",
     ),
-    Language(
+    _javascript(
         "javascript",
-        fence_tags=frozenset({"js", "jsx", "node", "mjs", "cjs", "es6"}),
-        line_comment="//",
-        grammar=_js_grammar("tree_sitter_javascript", "language"),
-        extensions=(".js", ".mjs", ".cjs"),
-        aliases=frozenset({"js"}),
-        test_framework="jest",
-        test_file="{stem}.test{suffix}",
+        {"js", "jsx", "node", "mjs", "cjs", "es6"},
+        ("tree_sitter_javascript", "language"),
+        (".js", ".mjs", ".cjs"),
+        "js",
     ),
-    Language(
+    _javascript(
         "javascriptreact",
-        fence_tags=frozenset({"javascript", "js", "jsx", "react"}),
-        line_comment="//",
-        grammar=_js_grammar("tree_sitter_javascript", "language"),
-        extensions=(".jsx",),
-        aliases=frozenset({"jsx"}),
-        test_framework="jest",
-        test_file="{stem}.test{suffix}",
+        {"javascript", "js", "jsx", "react"},
+        ("tree_sitter_javascript", "language"),
+        (".jsx",),
+        "jsx",
     ),
-    Language(
+    _javascript(
         "typescript",
-        fence_tags=frozenset({"ts", "mts", "cts"}),
-        line_comment="//",
-        grammar=_js_grammar("tree_sitter_typescript", "language_typescript"),
-        extensions=(".ts",),
-        aliases=frozenset({"ts"}),
-        test_framework="jest",
-        test_file="{stem}.test{suffix}",
+        {"ts", "mts", "cts"},
+        ("tree_sitter_typescript", "language_typescript"),
+        (".ts",),
+        "ts",
     ),
-    Language(
+    _javascript(
         "typescriptreact",
-        fence_tags=frozenset({"typescript", "ts", "tsx", "jsx", "react"}),
-        line_comment="//",
-        grammar=_js_grammar("tree_sitter_typescript", "language_tsx"),
-        extensions=(".tsx",),
-        aliases=frozenset({"tsx"}),
-        test_framework="jest",
-        test_file="{stem}.test{suffix}",
+        {"typescript", "ts", "tsx", "jsx", "react"},
+        ("tree_sitter_typescript", "language_tsx"),
+        (".tsx",),
+        "tsx",
     ),
     Language(
         "go",

@@ -101,6 +101,7 @@ def check_invisible(ctx: CheckContext) -> str | None:
 
 
 def shorten(text: str, limit: int = 60) -> str:
+    """A piece of code quoted in a reason, cut to `limit` characters."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

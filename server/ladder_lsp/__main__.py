@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from ladder_lsp import __version__
+from ladder_lsp.analysis.languages import served_languages
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -84,18 +85,6 @@ def load_cli_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
-def served_languages() -> list[str]:
-    """The LSP languageIds Ladder serves, sorted: the editor clients' document selectors.
-
-    Read from the language tables Ladder keeps today, the grammars (analysis/syntax.py) and the
-    fence tags of the answer parser (pipeline/answer.py), until one language table owns them.
-    """
-    from ladder_lsp.analysis.syntax import _GRAMMARS
-    from ladder_lsp.pipeline.answer import _ALIASES
-
-    return sorted(set(_GRAMMARS) | set(_ALIASES))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cli_command = args.cmd in ("doctor", "run", "usage")
@@ -109,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(settings_table() if args.markdown else json.dumps(settings_schema(), indent=2))
         return 0
     if args.cmd == "languages":
-        print(json.dumps({"languages": served_languages()}, indent=2))
+        print(json.dumps({"languages": list(served_languages())}, indent=2))
         return 0
     if cli_command:
         from ladder_lsp import cli

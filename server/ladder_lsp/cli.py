@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ladder_lsp.analysis.syntax import enclosing_definition, language_from_path
+from ladder_lsp.analysis.definitions import enclosing_definition
+from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError, Tier
 from ladder_lsp.engine.actions import find_action

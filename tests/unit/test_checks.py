@@ -9,8 +9,18 @@ import attrs
 import pytest
 
 import ladder_lsp
-from ladder_lsp.pipeline.checks import runner as checks
-from ladder_lsp.pipeline.checks.runner import CheckContext, register, run_checks, unregister
+from ladder_lsp.pipeline.checks import guards, runner
+from ladder_lsp.pipeline.checks.common import (
+    check_empty,
+    check_invisible,
+    check_markdown,
+    check_repeated_context,
+    check_unchanged,
+)
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.placeholders import check_placeholders
+from ladder_lsp.pipeline.checks.runner import register, run_checks, unregister
+from ladder_lsp.pipeline.checks.syntax import check_syntax
 
 OLD_BLOCK = """\
     def total(self):
@@ -59,7 +69,7 @@ def test_good_answer_passes_every_check() -> None:
 def scratch_action() -> Iterator[str]:
     action = "test-scratch-action"
     yield action
-    checks._REGISTRY.pop(action, None)
+    runner._REGISTRY.pop(action, None)
 
 
 def test_action_checks_run_after_common_ones(scratch_action: str) -> None:
@@ -68,8 +78,8 @@ def test_action_checks_run_after_common_ones(scratch_action: str) -> None:
 
     register(scratch_action, no_todo)
     register(scratch_action, no_todo)  # idempotent
-    assert checks.checks_for(scratch_action)[-1] is no_todo
-    assert checks.checks_for(scratch_action).count(no_todo) == 1
+    assert runner.checks_for(scratch_action)[-1] is no_todo
+    assert runner.checks_for(scratch_action).count(no_todo) == 1
     bad = NEW_BLOCK + "        # TODO\n"
     assert run_checks(ctx(bad, action=scratch_action)) == ["the answer adds a TODO"]
     assert run_checks(ctx(bad, action="refactor")) == []  # other actions unaffected
@@ -102,23 +112,23 @@ def test_truncated(reason: str) -> None:
 
 
 def test_empty_answer() -> None:
-    assert checks.check_empty(ctx("")) == "the answer is empty"
-    assert checks.check_empty(ctx("\n  \n")) == "the answer is empty"
-    assert checks.check_empty(ctx("", action="fix")) is None  # deleting a line can be the fix
+    assert check_empty(ctx("")) == "the answer is empty"
+    assert check_empty(ctx("\n  \n")) == "the answer is empty"
+    assert check_empty(ctx("", action="fix")) is None  # deleting a line can be the fix
 
 
 def test_unchanged_ignores_trailing_whitespace_and_line_endings() -> None:
     same = OLD_BLOCK.replace("\n", "  \r\n") + "\n"
-    assert checks.check_unchanged(ctx(same)) == "the model returned the code unchanged"
-    assert checks.check_unchanged(ctx(NEW_BLOCK)) is None
+    assert check_unchanged(ctx(same)) == "the model returned the code unchanged"
+    assert check_unchanged(ctx(NEW_BLOCK)) is None
     reindented = OLD_BLOCK.replace("        return result", "    return result")
-    assert checks.check_unchanged(ctx(reindented)) is None  # indentation is meaning
+    assert check_unchanged(ctx(reindented)) is None  # indentation is meaning
 
 
 def test_markdown_fence_in_code() -> None:
     leaked = "```python\n" + NEW_BLOCK + "```\n"
-    assert checks.check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
-    assert checks.check_markdown(ctx(NEW_BLOCK)) is None
+    assert check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
+    assert check_markdown(ctx(NEW_BLOCK)) is None
 
 
 EXAMPLE = '        """The total.\n\n        ```\n        cart.total()\n        ```\n        """\n'
@@ -127,10 +137,10 @@ DOCUMENTED = NEW_BLOCK.replace(":\n", ":\n" + EXAMPLE, 1)
 
 def test_fences_of_a_docstring_example_are_code() -> None:
     documented = ctx(DOCUMENTED, old_block=NEW_BLOCK, action="docstring")
-    assert checks.check_markdown(documented) is None
+    assert check_markdown(documented) is None
     assert run_checks(documented) == []
     leaked = DOCUMENTED + "    ```\n"  # a fence outside the string still counts
-    assert checks.check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
+    assert check_markdown(ctx(leaked)) == "the answer's code contains Markdown fences"
 
 
 @pytest.mark.parametrize(
@@ -149,35 +159,35 @@ def test_fences_of_a_docstring_example_are_code() -> None:
 def test_added_invisible_or_bidi_characters_are_rejected(char: str, name: str) -> None:
     sneaky = NEW_BLOCK.replace("return sum", f'access = "user{char}"  # admin\n        return sum')
     expected = f"the answer adds invisible or bidirectional control characters ({name})"
-    assert checks.check_invisible(ctx(sneaky)) == expected
+    assert check_invisible(ctx(sneaky)) == expected
     assert expected in run_checks(ctx(sneaky))
 
 
 def test_control_characters_already_in_the_original_are_fine() -> None:
     old = OLD_BLOCK.replace("result = 0", "result = 0  # \u202eRTL note\u2069, tab\there")
     new = NEW_BLOCK.replace("return sum", "# \u202eRTL note\u2069\n        return sum")
-    assert checks.check_invisible(ctx(new, old_block=old)) is None
+    assert check_invisible(ctx(new, old_block=old)) is None
     twice = new.replace("# \u202e", "# \u202e\u202e")
-    assert checks.check_invisible(ctx(twice, old_block=old)) == (
+    assert check_invisible(ctx(twice, old_block=old)) == (
         "the answer adds invisible or bidirectional control characters (U+202E)"
     )
     family = 'family = "\U0001f468\u200d\U0001f469"\n        return sum'
     emoji = NEW_BLOCK.replace("return sum", family)
-    assert checks.check_invisible(ctx(emoji)) is None  # ZWJ joins emoji: not hidden code
+    assert check_invisible(ctx(emoji)) is None  # ZWJ joins emoji: not hidden code
 
 
 def test_several_added_characters_are_named_in_order() -> None:
     sneaky = NEW_BLOCK.replace("return sum", 'x = "\u202e\x1b\u200b\u2066"\n        return sum')
-    assert checks.check_invisible(ctx(sneaky)) == (
+    assert check_invisible(ctx(sneaky)) == (
         "the answer adds invisible or bidirectional control characters (U+001B, U+200B, U+202E, …)"
     )
 
 
 def test_a_file_bom_does_not_make_python_a_syntax_error() -> None:
     bom = ctx(head="\ufeff" + HEAD)
-    assert checks.check_syntax(bom) is None
+    assert check_syntax(bom) is None
     broken = ctx(NEW_BLOCK.replace("return sum(", "return sum(("), head="\ufeff" + HEAD)
-    reason = checks.check_syntax(broken)
+    reason = check_syntax(broken)
     assert reason is not None and reason.startswith("syntax error at line")
 
 
@@ -204,7 +214,7 @@ def test_a_file_bom_does_not_make_python_a_syntax_error() -> None:
     ],
 )
 def test_lazy_placeholders_fire(language: str, line: str) -> None:
-    reason = checks.check_placeholders(ctx(NEW_BLOCK + line + "\n", language=language))
+    reason = check_placeholders(ctx(NEW_BLOCK + line + "\n", language=language))
     assert reason is not None
     assert reason.startswith("the answer leaves code out (")
     assert line.strip()[:20] in reason
@@ -223,13 +233,13 @@ def test_lazy_placeholders_fire(language: str, line: str) -> None:
     ],
 )
 def test_ordinary_comments_are_not_placeholders(line: str) -> None:
-    assert checks.check_placeholders(ctx(NEW_BLOCK + line + "\n")) is None
+    assert check_placeholders(ctx(NEW_BLOCK + line + "\n")) is None
 
 
 def test_placeholder_already_in_the_original_is_fine() -> None:
     old = OLD_BLOCK + "        # ... rest of the code\n"
     new = NEW_BLOCK + "        # ... rest of the code\n"
-    assert checks.check_placeholders(ctx(new, old_block=old)) is None
+    assert check_placeholders(ctx(new, old_block=old)) is None
 
 
 @pytest.mark.parametrize(
@@ -243,7 +253,7 @@ def test_placeholder_already_in_the_original_is_fine() -> None:
     ids=["ellipsis-body", "pass-body", "docstring-then-ellipsis", "stray-ellipsis"],
 )
 def test_python_body_replaced_by_stub(new_block: str) -> None:
-    assert checks.check_placeholders(ctx(new_block)) == (
+    assert check_placeholders(ctx(new_block)) == (
         "the answer replaces a function body with `...` or `pass`"
     )
 
@@ -254,15 +264,15 @@ def test_python_real_stubs_are_allowed() -> None:
         + NEW_BLOCK
     )
     abstract = "    @abc.abstractmethod\n    def price(self) -> int:\n        ...\n" + NEW_BLOCK
-    assert checks.check_placeholders(ctx(protocol)) is None
-    assert checks.check_placeholders(ctx(abstract)) is None
+    assert check_placeholders(ctx(protocol)) is None
+    assert check_placeholders(ctx(abstract)) is None
     stub_before = "    def total(self):\n        pass\n"
-    assert checks.check_placeholders(ctx(stub_before, old_block=stub_before)) is None
+    assert check_placeholders(ctx(stub_before, old_block=stub_before)) is None
 
 
 def test_python_syntax_error_names_the_line() -> None:
     broken = "    def total(self):\n        return sum(item.price for item in self.items\n"
-    reason = checks.check_syntax(ctx(broken))
+    reason = check_syntax(ctx(broken))
     assert reason is not None
     assert reason.startswith("syntax error at line ")
     assert reason.startswith("syntax error at line 5: ")  # the unclosed `(` in the document
@@ -272,15 +282,15 @@ def test_python_compile_errors_count_as_syntax_errors() -> None:
     # A bad re-indent that parses but cannot compile: `return` outside a function.
     old = "def total(items):\n    result = sum(items)\n    return result\n"
     dedented = "def total(items):\n    result = sum(items)\nreturn result\n"
-    reason = checks.check_syntax(ctx(dedented, old_block=old, head="", tail=""))
+    reason = check_syntax(ctx(dedented, old_block=old, head="", tail=""))
     assert reason == "syntax error at line 3: 'return' outside function"
 
 
 def test_python_broken_document_compares_the_blocks() -> None:
     broken_head = "class Cart:\n    items = [\n\n"
-    assert checks.check_syntax(ctx(NEW_BLOCK, head=broken_head)) is None
+    assert check_syntax(ctx(NEW_BLOCK, head=broken_head)) is None
     worse = "    def total(self:\n        return (\n"
-    reason = checks.check_syntax(ctx(worse, head=broken_head))
+    reason = check_syntax(ctx(worse, head=broken_head))
     assert reason is not None and reason.startswith("the new code has syntax errors")
 
 
@@ -291,13 +301,13 @@ def test_other_languages_must_not_gain_parse_errors() -> None:
     good = "function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n"
     bad = "function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0;\n}\n"
     base = {"old_block": JS_OLD, "language": "javascript", "head": "", "tail": ""}
-    assert checks.check_syntax(ctx(good, **base)) is None  # type: ignore[arg-type]
-    reason = checks.check_syntax(ctx(bad, **base))  # type: ignore[arg-type]
+    assert check_syntax(ctx(good, **base)) is None  # type: ignore[arg-type]
+    reason = check_syntax(ctx(bad, **base))  # type: ignore[arg-type]
     assert reason is not None and reason.startswith("syntax error near line 2")
 
 
 def test_languages_without_grammar_pass_syntax() -> None:
-    assert checks.check_syntax(ctx("end end end(", language="cobol")) is None
+    assert check_syntax(ctx("end end end(", language="cobol")) is None
 
 
 @pytest.mark.parametrize(
@@ -343,40 +353,40 @@ def test_all_checks_run_cleanly_on_2000_line_files() -> None:
 
 def test_repeated_context_fires_when_the_answer_includes_neighbours() -> None:
     with_class = "class Cart:\n" + NEW_BLOCK
-    reason = checks.check_repeated_context(ctx(with_class))
+    reason = check_repeated_context(ctx(with_class))
     assert reason == "the answer repeats code from around the selection (class Cart:)"
     with_next = NEW_BLOCK + "\n    def count(self):\n        return len(self.items)\n"
-    reason = checks.check_repeated_context(ctx(with_next))
+    reason = check_repeated_context(ctx(with_next))
     assert reason is not None and "def count(self):" in reason
 
 
 def test_repeated_context_ignores_short_lines_and_new_files() -> None:
-    assert checks.check_repeated_context(ctx()) is None
+    assert check_repeated_context(ctx()) is None
     closing = ctx("    x = 1\n    }\n", old_block="    x = 0\n", head="{\n", tail="    }\n")
-    assert checks.check_repeated_context(closing) is None
-    assert checks.check_repeated_context(ctx("def test_a():\n    pass\n", old_block="")) is None
+    assert check_repeated_context(closing) is None
+    assert check_repeated_context(ctx("def test_a():\n    pass\n", old_block="")) is None
 
 
 # --- per-action guards in the registry ----------------------------------------------------
 
 
-COMMON = len(checks._REGISTRY[None])
+COMMON = len(runner._REGISTRY[None])
 
 
 def test_every_edit_action_has_its_guards_after_the_common_checks() -> None:
-    common = checks.checks_for("refactor")[:COMMON]
-    assert checks.check_syntax in common and checks.check_invisible in common
+    common = runner.checks_for("refactor")[:COMMON]
+    assert check_syntax in common and check_invisible in common
     for action in ("docstring", "refactor", "fix", "tests"):
-        found = checks.checks_for(action)
+        found = runner.checks_for(action)
         assert found[:COMMON] == common
         assert len(found) > COMMON, action
-    assert checks.checks_for("explain") == ()
+    assert runner.checks_for("explain") == ()
 
 
 def test_custom_actions_get_the_custom_guards_only_with_a_prompt() -> None:
-    assert checks.checks_for("my-action") == checks.checks_for("refactor")[:COMMON]
-    custom = checks.checks_for("my-action", custom=True)
-    assert custom[COMMON:] == tuple(checks._REGISTRY[checks.guards.CUSTOM])
+    assert runner.checks_for("my-action") == runner.checks_for("refactor")[:COMMON]
+    custom = runner.checks_for("my-action", custom=True)
+    assert custom[COMMON:] == tuple(runner._REGISTRY[guards.CUSTOM])
     renamed = ctx(
         "    def total(self, things):\n        return sum(i.price for i in things)\n",
         action="my-action",

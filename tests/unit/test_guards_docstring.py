@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from ladder_lsp.pipeline.checks import docstring
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from tests.unit.test_answer_set import judge
 
 FENCE = "```"

@@ -131,7 +131,8 @@ def test_fix_may_delete_a_line() -> None:
     )
     # an answer that says "delete it" with an empty fence is an extraction matter, but an
     # engine-built empty block passes every fix guard:
-    from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+    from ladder_lsp.pipeline.checks.context import CheckContext
+    from ladder_lsp.pipeline.checks.runner import run_checks
 
     ctx = CheckContext(
         "fix", "python", source, source.replace("import os\n", ""), "import os\n", "",

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from ladder_lsp.analysis import python_ast
 from ladder_lsp.pipeline.checks import refactor
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from tests.unit.test_answer_set import judge
 
 FENCE = "```"
@@ -302,7 +302,7 @@ def _ctx(source: str, block: str, new_block: str) -> CheckContext:
 
 def test_unit_of_a_method_is_class_header_filler_and_method() -> None:
     block = "    def total(self, items):\n" + "".join(CART.splitlines(True)[16:20])
-    unit = python_ast.unit_for(_ctx(CART, block, block.replace("t = 0", "t = 0.0")))
+    unit = _ctx(CART, block, block.replace("t = 0", "t = 0.0")).unit
     assert unit is not None and not unit.whole
     assert unit.old_text.startswith("''\nclass Cart(list):\n    pass\n    def total(self, items):")
     assert unit.new_doc_line(4) == 16
@@ -310,7 +310,7 @@ def test_unit_of_a_method_is_class_header_filler_and_method() -> None:
 
 def test_unit_of_a_body_piece_is_the_whole_function() -> None:
     block = "        for i in items:\n            t = t + i.price * i.qty\n"
-    unit = python_ast.unit_for(_ctx(CART, block, block.replace("t + ", "t +")))
+    unit = _ctx(CART, block, block.replace("t + ", "t +")).unit
     assert unit is not None
     assert "    def total(self, items):\n        t = 0\n" in unit.old_text
     assert "def empty" not in unit.old_text
@@ -319,7 +319,7 @@ def test_unit_of_a_body_piece_is_the_whole_function() -> None:
 def test_column_zero_text_in_a_string_falls_back_to_whole_documents() -> None:
     source = 'def f():\n    s = """\nnot code\n"""\n    return s\n\n\ndef g():\n    return 1\n'
     block = "    return s\n"
-    unit = python_ast.unit_for(_ctx(source, block, "    return s.strip()\n"))
+    unit = _ctx(source, block, "    return s.strip()\n").unit
     assert unit is not None and unit.whole
     reasons = run((5, 5), "    return t\n", source)
     assert reasons == ("new undefined name `t`; new unused variable `s`",)

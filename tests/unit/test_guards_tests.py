@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ladder_lsp.pipeline.checks import tests as guards_tests
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.settings import parse_settings
 from ladder_lsp.settings_schema import settings_schema
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ladder_lsp.__main__ import main, served_languages
+from ladder_lsp.__main__ import main
+from ladder_lsp.analysis.languages import served_languages
 
 LANGUAGES_JSON = Path(__file__).resolve().parents[2] / "client-vscode" / "languages.json"
 
@@ -16,7 +17,7 @@ LANGUAGES_JSON = Path(__file__).resolve().parents[2] / "client-vscode" / "langua
 def test_prints_the_served_languages_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["languages"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == {"languages": served_languages()}
+    assert printed == {"languages": list(served_languages())}
     languages = printed["languages"]
     assert languages == sorted(set(languages)), "sorted, each once"
     assert {"python", "typescript", "typescriptreact", "go", "rust"} <= set(languages)

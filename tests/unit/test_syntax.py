@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.analysis.syntax import (
-    Definitions,
-    enclosing_definition,
-    error_count,
-    first_error_line,
-    indentation_block,
-    language_for,
-    parse,
-)
+from ladder_lsp.analysis.definitions import Definitions, enclosing_definition
+from ladder_lsp.analysis.indentation import indentation_block
+from ladder_lsp.analysis.treesitter import error_count, first_error_line, grammar_for, parse
 
 PYTHON = """\
 import functools
@@ -42,14 +36,14 @@ x = 1
     ["python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust"],
 )
 def test_every_grammar_loads_offline(language_id: str) -> None:
-    assert language_for(language_id) is not None
-    assert language_for(language_id) is language_for(language_id)  # cached
+    assert grammar_for(language_id) is not None
+    assert grammar_for(language_id) is grammar_for(language_id)  # cached
     tree = parse(language_id, "")
     assert tree is not None
 
 
 def test_unknown_language_has_no_grammar() -> None:
-    assert language_for("cobol") is None
+    assert grammar_for("cobol") is None
     assert parse("cobol", "MOVE A TO B.") is None
     assert error_count("cobol", "MOVE A TO B.") is None
 

@@ -14,7 +14,7 @@ import textwrap
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from ladder_lsp.analysis.syntax import Definitions
+from ladder_lsp.analysis.definitions import Definitions
 from ladder_lsp.analysis.text import indent_width
 
 CACHE_SIZE = 8  # parsed documents kept (one per recently listed version)

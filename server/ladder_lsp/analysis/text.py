@@ -2,7 +2,8 @@
 
 Lines split where LSP splits them (`\\n`, `\\r\\n`, `\\r`): `str.splitlines` (used by pygls'
 `doc.lines`) also splits on form feeds, `\\x85`, `\\u2028`…, which would shift every later line
-number against the client's. A tab in indentation advances to the next multiple of
+number against the client's; `normalize_newlines` makes those three endings `\\n` for parsers
+that count only `\\n`. A tab in indentation advances to the next multiple of
 `TAB_WIDTH` columns (CommonMark's rule, and the editors' default); code that mixes tabs and
 spaces ambiguously is rejected by its own compiler anyway.
 """
@@ -10,6 +11,7 @@ spaces ambiguously is rejected by its own compiler anyway.
 from __future__ import annotations
 
 import re
+import textwrap
 
 TAB_WIDTH = 4
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -36,3 +38,14 @@ def indent_width(line: str) -> int:
         else:
             break
     return width
+
+
+def normalize_newlines(text: str) -> str:
+    """`\\r\\n` and lone `\\r` become `\\n`, so every parser numbers lines as LSP does."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def dedented(block: str) -> str:
+    """A block as code on its own: newlines normalised, the indentation all its lines share
+    removed (`textwrap.dedent`)."""
+    return textwrap.dedent(normalize_newlines(block))

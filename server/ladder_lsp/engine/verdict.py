@@ -18,7 +18,8 @@ import attrs
 from ladder_lsp.backends.base import Completion, FailureKind, Tier
 from ladder_lsp.engine.run_types import NewFileEdit, RunInput, RunOutcome, Status
 from ladder_lsp.pipeline.answer import extract_code
-from ladder_lsp.pipeline.checks.runner import CheckContext, run_checks
+from ladder_lsp.pipeline.checks.context import CheckContext
+from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.checks.tests import run_pytest
 from ladder_lsp.pipeline.edits import minimal_edits
 from ladder_lsp.pipeline.reasoning import strip_reasoning

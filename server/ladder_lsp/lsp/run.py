@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 from lsprotocol import types
 
-from ladder_lsp.analysis.syntax import language_from_path
+from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action

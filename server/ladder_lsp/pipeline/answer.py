@@ -29,6 +29,7 @@ import re
 
 import attrs
 
+from ladder_lsp.analysis.languages import fence_tags
 from ladder_lsp.pipeline.fences import FENCE_ANYWHERE, FENCE_NOISE, Block, fenced_blocks
 from ladder_lsp.pipeline.prose import INLINE_SPAN, has_code, is_prose, trim_prose
 from ladder_lsp.pipeline.reasoning import strip_reasoning
@@ -47,23 +48,6 @@ class Extracted:
         return self.code is not None
 
 
-# Tags a model uses for each document language (LSP languageIds).
-_ALIASES: dict[str, frozenset[str]] = {
-    "python": frozenset({"python", "py", "python3", "py3", "pycon"}),
-    "javascript": frozenset({"javascript", "js", "jsx", "node", "mjs", "cjs", "es6"}),
-    "javascriptreact": frozenset({"javascript", "js", "jsx", "javascriptreact", "react"}),
-    "typescript": frozenset({"typescript", "ts", "mts", "cts"}),
-    "typescriptreact": frozenset({"typescript", "ts", "tsx", "typescriptreact", "jsx", "react"}),
-    "go": frozenset({"go", "golang"}),
-    "rust": frozenset({"rust", "rs"}),
-    "c": frozenset({"c", "h"}),
-    "cpp": frozenset({"cpp", "c++", "cc", "cxx", "hpp"}),
-    "csharp": frozenset({"csharp", "cs", "c#"}),
-    "shellscript": frozenset({"bash", "sh", "shell", "zsh", "shellscript"}),
-    "ruby": frozenset({"ruby", "rb"}),
-    "java": frozenset({"java"}),
-    "kotlin": frozenset({"kotlin", "kt"}),
-}
 _PLAIN_TAGS = frozenset({"", "text", "plaintext", "txt", "code", "plain"})
 _DIFF_TAGS = frozenset({"diff", "patch", "udiff"})
 
@@ -123,7 +107,7 @@ def _choose_block(blocks: list[Block], language: str, original: str) -> Extracte
     usable = [b for b in blocks if any(line.strip() for line in b.lines)]
     if not usable:
         return Extracted(None, "the answer's code block is empty")
-    aliases = _ALIASES.get(language, frozenset({language}))
+    aliases = fence_tags(language)
     not_diff = [b for b in usable if b.tag not in _DIFF_TAGS]
     if not not_diff:
         return Extracted(None, "the answer is a diff, not replacement code")

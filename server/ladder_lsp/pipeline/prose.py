@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
-_HASH_COMMENT_LANGUAGES = frozenset(
-    {"python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "makefile", "dockerfile"}
-)
+from ladder_lsp.analysis.languages import hash_comments
+
 _BOLD_TITLE = re.compile(r"^\*\*[^*]+\*\*")
 INLINE_SPAN = re.compile(r"(`+)(?P<code>[^`\n]+?)\1")
 _BULLET = re.compile(r"^(?:\d+[.)]|[-*+•])\s+(?P<rest>.+)$")
@@ -83,7 +82,7 @@ def is_prose(line: str, language: str) -> bool:
         return False
     heading = _HEADING.match(s)
     if heading:
-        if language not in _HASH_COMMENT_LANGUAGES:
+        if not hash_comments(language):
             return not s.startswith(("#[", "#!", "#include", "#define", "#if", "#pragma"))
         # In '#'-comment languages only Markdown section titles are prose, not comments.
         return len(heading.group("hashes")) >= 2 and bool(

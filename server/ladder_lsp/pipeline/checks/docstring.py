@@ -13,12 +13,13 @@ import collections
 import re
 from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import python_ast, syntax
+from ladder_lsp.analysis import treesitter
+from ladder_lsp.analysis.python.docstrings import docstrings, first_code_difference
+from ladder_lsp.analysis.text import normalize_newlines
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 if TYPE_CHECKING:
     import tree_sitter
-
-    from ladder_lsp.pipeline.checks.runner import CheckContext
 
 
 _COMMENT_ONLY_PROMPT = re.compile(
@@ -43,10 +44,10 @@ def check_docstring_code_unchanged(ctx: CheckContext) -> str | None:
     """Adding documentation must not change the code."""
     if not ctx.old_block.strip() or not ctx.new_block.strip():
         return None
-    outside = python_ast.first_outside_change(ctx)
+    outside = ctx.first_outside_change
     if outside is not None:
         return f"changed code while adding a docstring: line {outside}"
-    if ctx.language.lower() == "python":
+    if ctx.is_python:
         return _python_code_changed(ctx)
     return _tokens_changed(ctx)
 
@@ -56,16 +57,13 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
     if not ctx.old_block.strip() or not ctx.new_block.strip() or _same_text(ctx):
         return None  # an unchanged answer has its own reason (and its own outcome)
     comments_count = bool(ctx.custom_prompt)  # comment-only custom actions: comments are it
-    if ctx.language.lower() == "python":
-        unit = python_ast.unit_for(ctx)
-        if unit is None:
-            return None
-        old_tree = python_ast.parse(unit.old_text)
-        new_tree = python_ast.parse(unit.new_text)
-        if old_tree is None or new_tree is None:
-            return None  # the syntax check speaks for this
-        old_docs = collections.Counter(python_ast.docstrings(old_tree))
-        new_docs = collections.Counter(python_ast.docstrings(new_tree))
+    if ctx.is_python:
+        trees = ctx.unit_trees
+        if trees is None:
+            return None  # not located, or the syntax check speaks for this
+        old_tree, new_tree = trees
+        old_docs = collections.Counter(docstrings(old_tree))
+        new_docs = collections.Counter(docstrings(new_tree))
         if new_docs - old_docs:
             return None
         if comments_count and _comments(ctx, "python") is True:
@@ -81,7 +79,7 @@ def check_docstring_added(ctx: CheckContext) -> str | None:
 
 def _same_text(ctx: CheckContext) -> bool:
     def lines(text: str) -> list[str]:
-        return [line.rstrip() for line in syntax.normalize_newlines(text).strip("\n").split("\n")]
+        return [line.rstrip() for line in normalize_newlines(text).strip("\n").split("\n")]
 
     return lines(ctx.old_block) == lines(ctx.new_block)
 
@@ -90,14 +88,10 @@ def _same_text(ctx: CheckContext) -> bool:
 
 
 def _python_code_changed(ctx: CheckContext) -> str | None:
-    unit = python_ast.unit_for(ctx)
-    if unit is None:
-        return None
-    old_tree = python_ast.parse(unit.old_text)
-    new_tree = python_ast.parse(unit.new_text)
-    if old_tree is None or new_tree is None:
-        return None  # the syntax check reports a broken answer
-    line = python_ast.first_code_difference(old_tree, new_tree)
+    unit, trees = ctx.unit, ctx.unit_trees
+    if unit is None or trees is None:
+        return None  # not located, or the syntax check reports a broken answer
+    line = first_code_difference(*trees)
     if line is None:
         return None
     return f"changed code while adding a docstring: line {unit.new_doc_line(line)}"
@@ -127,12 +121,12 @@ def _leaves(tree: tree_sitter.Tree, source: bytes) -> tuple[list[tuple[bytes, in
 
 def _tokens_changed(ctx: CheckContext) -> str | None:
     language = ctx.language.lower()
-    old_text = syntax.normalize_newlines(ctx.old_block)
-    new_text = syntax.normalize_newlines(ctx.new_block)
+    old_text = normalize_newlines(ctx.old_block)
+    new_text = normalize_newlines(ctx.new_block)
     old_source = old_text.encode("utf-8", "surrogatepass")
     new_source = new_text.encode("utf-8", "surrogatepass")
-    old_tree = syntax.parse(language, old_text)
-    new_tree = syntax.parse(language, new_text)
+    old_tree = treesitter.parse(language, old_text)
+    new_tree = treesitter.parse(language, new_text)
     start = _block_line(ctx)
     if old_tree is None or new_tree is None:
         old_lines = _code_lines(ctx.old_block)
@@ -161,23 +155,23 @@ _LINE_COMMENT = re.compile(r"^\s*(?://|#|--|;|/\*|\*|\*/|<!--|\"\"\"|''')")
 def _code_lines(block: str) -> list[tuple[str, int]]:
     return [
         (" ".join(line.split()), row)
-        for row, line in enumerate(syntax.normalize_newlines(block).split("\n"))
+        for row, line in enumerate(normalize_newlines(block).split("\n"))
         if line.strip() and not _LINE_COMMENT.match(line)
     ]
 
 
 def _block_line(ctx: CheckContext) -> int:
     """0-based document line where the block starts (0 when it cannot be located)."""
-    where = python_ast.locate(ctx)
+    where = ctx.located
     return where.start if where is not None else 0
 
 
 def _comments(ctx: CheckContext, language: str) -> bool | None:
     """Whether comments were added or changed; None when it cannot be told."""
-    old_text = syntax.normalize_newlines(ctx.old_block)
-    new_text = syntax.normalize_newlines(ctx.new_block)
-    old_tree = syntax.parse(language, old_text)
-    new_tree = syntax.parse(language, new_text)
+    old_text = normalize_newlines(ctx.old_block)
+    new_text = normalize_newlines(ctx.new_block)
+    old_tree = treesitter.parse(language, old_text)
+    new_tree = treesitter.parse(language, new_text)
     if old_tree is None or new_tree is None:
         old = {line for line in ctx.old_block.splitlines() if _LINE_COMMENT.match(line)}
         new = {line for line in ctx.new_block.splitlines() if _LINE_COMMENT.match(line)}

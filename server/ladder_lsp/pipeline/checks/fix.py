@@ -10,13 +10,12 @@ cannot reproduce on the original code (a type error, a stale message) is not jud
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import python_ast
+from ladder_lsp.analysis.python.findings import unit_findings
+from ladder_lsp.analysis.python.names import bound_names
+from ladder_lsp.analysis.python.parse import compile_error
 from ladder_lsp.pipeline.checks import refactor
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 _Q = r"[`'\"‘’“”]"
 _NAME = rf"{_Q}(?P<name>[\w.]+(?: as \w+)?){_Q}"
@@ -73,8 +72,8 @@ def recheckable(message: str) -> tuple[str, str] | None:
 def _same_name(diagnostic: str, finding: str) -> bool:
     if diagnostic == finding:
         return True
-    wanted = python_ast.bound_names(diagnostic)
-    return bool(wanted & python_ast.bound_names(finding)) or finding.endswith("." + diagnostic)
+    wanted = bound_names(diagnostic)
+    return bool(wanted & bound_names(finding)) or finding.endswith("." + diagnostic)
 
 
 def _short(message: str, limit: int = 80) -> str:
@@ -84,7 +83,7 @@ def _short(message: str, limit: int = 80) -> str:
 
 def check_fix_resolved(ctx: CheckContext) -> str | None:
     """Each re-checkable diagnostic present before the edit must be gone after it."""
-    if ctx.language.lower() != "python" or not ctx.diagnostics:
+    if not ctx.is_python or not ctx.diagnostics:
         return None
     for message in ctx.diagnostics:
         target = recheckable(message)
@@ -101,21 +100,20 @@ def check_fix_resolved(ctx: CheckContext) -> str | None:
 
 
 def _syntax_still_there(ctx: CheckContext) -> bool:
-    unit = python_ast.cut_unit(ctx)
+    unit = ctx.cut_unit
     if unit is None:
         return False
-    if python_ast.compile_error(unit.old_text) is None:
+    if compile_error(unit.old_text) is None:
         return False  # the error is not around the block: cannot tell
-    return python_ast.compile_error(unit.new_text) is not None
+    return compile_error(unit.new_text) is not None
 
 
 def _finding_still_there(ctx: CheckContext, kind: str, name: str) -> bool:
-    unit = python_ast.unit_for(ctx)
-    where = python_ast.locate(ctx)
+    unit, where = ctx.unit, ctx.located
     if unit is None or where is None:
         return False
-    old = python_ast.unit_findings(unit, where.old_lines, new=False)
-    new = python_ast.unit_findings(unit, where.old_lines, new=True)
+    old = unit_findings(unit, where.old_lines, new=False)
+    new = unit_findings(unit, where.old_lines, new=True)
     if old is None or new is None:
         return False
     if not any(k == kind and _same_name(name, n) for k, n in old):

@@ -1,10 +1,10 @@
 """Per-action guards: what each action must never do, as small pure checks.
 
-Each guard takes a `checks.CheckContext` and returns None (pass) or a short reason a user can
+Each guard takes a `context.CheckContext` and returns None (pass) or a short reason a user can
 read ("removed parameter `self` from `total`", "changed code while adding a docstring:
-line 2"). `GUARDS` says which action each one belongs to; `checks.py` registers them and is
-the one place that runs them (with the common checks every edit action gets). Guards never
-import `checks` at run time, so there is no import cycle.
+line 2"). `GUARDS` says which action each one belongs to; `runner` registers them and is
+the one place that runs them (with the common checks every edit action gets). Guards import
+the context, never the runner, so there is no import cycle.
 
 - `docstring`: only docstrings/comments change, and one is added or improved.
 - `refactor`: same public surface, nothing outside the target changes, no new code that
@@ -19,17 +19,12 @@ import `checks` at run time, so there is no import cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from ladder_lsp.pipeline.checks import docstring, fix, refactor, tests
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.pipeline.checks.context import Check
 
 CUSTOM = "custom"  # the registry key for user-defined actions
 
-GUARDS: tuple[tuple[str, Callable[[CheckContext], str | None]], ...] = (
+GUARDS: tuple[tuple[str, Check], ...] = (
     ("docstring", docstring.check_docstring_code_unchanged),
     ("docstring", docstring.check_docstring_added),
     ("refactor", refactor.check_outside_unchanged),

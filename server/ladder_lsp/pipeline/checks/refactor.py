@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import python_ast
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
+from ladder_lsp.analysis.python.findings import describe, unit_findings
+from ladder_lsp.analysis.python.location import Located
+from ladder_lsp.analysis.python.names import loaded_names, module_names, used_as_word
+from ladder_lsp.analysis.python.surface import (
+    KIND_WORDS,
+    Def,
+    definitions,
+    enclosing_function,
+    is_generator,
+    return_kinds,
+    returns_value,
+)
+from ladder_lsp.analysis.python.units import Unit
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 MAX_REASONS = 3
 _SURFACE_CHANGE_PROMPT = re.compile(
@@ -33,7 +42,7 @@ def prompt_allows_surface_change(prompt: str) -> bool:
 
 def check_outside_unchanged(ctx: CheckContext) -> str | None:
     """The pipeline only replaces the block; verify it anyway (any language)."""
-    line = python_ast.first_outside_change(ctx)
+    line = ctx.first_outside_change
     if line is not None:
         return f"changed code outside the selection: line {line}"
     return None
@@ -47,17 +56,13 @@ def check_surface(ctx: CheckContext) -> str | None:
     return "; ".join(reasons[:MAX_REASONS]) if reasons else None
 
 
-def _trees(ctx: CheckContext) -> tuple[python_ast.Unit, ast.Module, ast.Module] | None:
-    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+def _trees(ctx: CheckContext) -> tuple[Unit, ast.Module, ast.Module] | None:
+    if not ctx.is_python or not ctx.old_block.strip():
         return None
-    unit = python_ast.unit_for(ctx)
-    if unit is None:
-        return None
-    old_tree = python_ast.parse(unit.old_text)
-    new_tree = python_ast.parse(unit.new_text)
-    if old_tree is None or new_tree is None:
-        return None  # the syntax check reports it
-    return unit, old_tree, new_tree
+    unit, trees = ctx.unit, ctx.unit_trees
+    if unit is None or trees is None:
+        return None  # not located, or the syntax check reports it
+    return unit, *trees
 
 
 def surface_reasons(ctx: CheckContext) -> list[str]:
@@ -68,8 +73,8 @@ def surface_reasons(ctx: CheckContext) -> list[str]:
     unit, old_tree, new_tree = trees
     old_range = (unit.old_block[0] + 1, unit.old_block[1] + 1)
     new_range = (unit.new_block[0] + 1, unit.new_block[1] + 1)
-    old_defs = python_ast.definitions(old_tree, old_range)
-    new_defs = python_ast.definitions(new_tree, new_range)
+    old_defs = definitions(old_tree, old_range)
+    new_defs = definitions(new_tree, new_range)
     reasons: list[str] = []
     for name, old in old_defs.items():
         new = new_defs.get(name)
@@ -79,8 +84,8 @@ def surface_reasons(ctx: CheckContext) -> list[str]:
         reasons.extend(compare(name, old, new))
     if not old_defs:
         # A piece of a function body: the function must still return / yield as before.
-        old_fn = python_ast.enclosing_function(old_tree, old_range)
-        new_fn = python_ast.enclosing_function(new_tree, new_range)
+        old_fn = enclosing_function(old_tree, old_range)
+        new_fn = enclosing_function(new_tree, new_range)
         if old_fn is not None and new_fn is not None and old_fn.name == new_fn.name:
             reasons.extend(_flow(old_fn.name, old_fn, new_fn))
     return reasons
@@ -119,7 +124,7 @@ def _import_time_calls(tree: ast.Module, lines: tuple[int, int]) -> list[ast.Exp
     return sorted(found, key=lambda node: node.lineno)
 
 
-def _missing(name: str, old: python_ast.Def, new_defs: dict[str, python_ast.Def]) -> str:
+def _missing(name: str, old: Def, new_defs: dict[str, Def]) -> str:
     short = name.rsplit(".", 1)[-1]
     moved = [n for n in new_defs if n.rsplit(".", 1)[-1] == short]
     if moved:
@@ -146,7 +151,7 @@ def _params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str
     return out
 
 
-def compare(name: str, old: python_ast.Def, new: python_ast.Def) -> list[str]:
+def compare(name: str, old: Def, new: Def) -> list[str]:
     """What changed in one definition's surface, in words."""
     short = name.rsplit(".", 1)[-1]
     reasons: list[str] = []
@@ -212,19 +217,19 @@ def _flow(
     new: ast.FunctionDef | ast.AsyncFunctionDef,
 ) -> list[str]:
     reasons: list[str] = []
-    old_gen, new_gen = python_ast.is_generator(old), python_ast.is_generator(new)
+    old_gen, new_gen = is_generator(old), is_generator(new)
     if old_gen and not new_gen:
         reasons.append(f"`{short}` is no longer a generator")
     elif new_gen and not old_gen:
         reasons.append(f"`{short}` became a generator")
     elif not old_gen:
-        old_ret, new_ret = python_ast.returns_value(old), python_ast.returns_value(new)
+        old_ret, new_ret = returns_value(old), returns_value(new)
         if old_ret and not new_ret:
             reasons.append(f"`{short}` no longer returns a value")
         elif new_ret and not old_ret:
             reasons.append(f"`{short}` now returns a value (it returned None)")
         elif old_ret:
-            old_kinds, new_kinds = python_ast.return_kinds(old), python_ast.return_kinds(new)
+            old_kinds, new_kinds = return_kinds(old), return_kinds(new)
             if old_kinds and new_kinds and not old_kinds & new_kinds:
                 reasons.append(
                     f"`{short}` now returns {_kinds(new_kinds)} instead of {_kinds(old_kinds)}"
@@ -233,7 +238,7 @@ def _flow(
 
 
 def _kinds(kinds: frozenset[str]) -> str:
-    words = [python_ast.KIND_WORDS.get(kind, kind) for kind in sorted(kinds)]
+    words = [KIND_WORDS.get(kind, kind) for kind in sorted(kinds)]
     return " or ".join(words)
 
 
@@ -241,24 +246,23 @@ def new_findings(ctx: CheckContext) -> list[tuple[str, str]] | None:
     """pyflakes findings (kind, name) the new document has and the old one had not; None
     when the new version cannot be analysed. When the old code does not parse (a syntax
     fix), an undefined name counts as new only if the old code never mentions it."""
-    where = python_ast.locate(ctx)
-    unit = python_ast.unit_for(ctx)
+    where, unit = ctx.located, ctx.unit
     if where is None:
         return None
     if unit is None:
-        cut = python_ast.cut_unit(ctx)
+        cut = ctx.cut_unit
         if cut is None:
             return None
-        new = python_ast.unit_findings(cut, where.old_lines, new=True)
+        new = unit_findings(cut, where.old_lines, new=True)
         if new is None:
             return None
         return sorted(
             (kind, name)
             for kind, name in new
-            if kind == "UndefinedName" and not python_ast.used_as_word(cut.old_text, name)
+            if kind == "UndefinedName" and not used_as_word(cut.old_text, name)
         )
-    old = python_ast.unit_findings(unit, where.old_lines, new=False)
-    new = python_ast.unit_findings(unit, where.old_lines, new=True)
+    old = unit_findings(unit, where.old_lines, new=False)
+    new = unit_findings(unit, where.old_lines, new=True)
     if old is None or new is None:
         return None
     added = sorted(new - old)
@@ -266,23 +270,21 @@ def new_findings(ctx: CheckContext) -> list[tuple[str, str]] | None:
     return added
 
 
-def _orphaned_imports(
-    ctx: CheckContext, unit: python_ast.Unit, where: python_ast.Located
-) -> list[tuple[str, str]]:
+def _orphaned_imports(ctx: CheckContext, unit: Unit, where: Located) -> list[tuple[str, str]]:
     """Module imports outside the unit whose last use the new code removed."""
     if unit.whole:
         return []
-    module = python_ast.module_names(where.old_lines, unit.top)
+    module = module_names(where.old_lines, unit.top)
     if not module.imports:
         return []
     out: list[tuple[str, str]] = []
     outside: str | None = None
-    old_tree = python_ast.parse(unit.old_text)
-    new_tree = python_ast.parse(unit.new_text)
-    if old_tree is None or new_tree is None:
+    trees = ctx.unit_trees
+    if trees is None:
         return []
-    old_used = python_ast.loaded_names(old_tree)
-    new_used = python_ast.loaded_names(new_tree)
+    old_tree, new_tree = trees
+    old_used = loaded_names(old_tree)
+    new_used = loaded_names(new_tree)
     for name in sorted(module.imports):
         if name not in old_used or name in new_used:
             continue
@@ -292,19 +294,19 @@ def _orphaned_imports(
                 for line in (*where.old_lines[: unit.top[0]], *where.old_lines[unit.top[1] :])
                 if not re.match(r"\s*(?:from\s+\S+\s+)?import\s", line)
             )
-        if not python_ast.used_as_word(outside, name):
+        if not used_as_word(outside, name):
             out.append(("UnusedImport", name))
     return out
 
 
 def check_no_new_findings(ctx: CheckContext) -> str | None:
     """No new undefined names, unused imports or redefinitions (pyflakes, line-independent)."""
-    if ctx.language.lower() != "python" or not ctx.old_block.strip():
+    if not ctx.is_python or not ctx.old_block.strip():
         return None
     added = new_findings(ctx)
     if not added:
         return None
-    return "; ".join(python_ast.describe(kind, name) for kind, name in added[:MAX_REASONS])
+    return "; ".join(describe(kind, name) for kind, name in added[:MAX_REASONS])
 
 
 def check_custom_code_change(ctx: CheckContext) -> str | None:

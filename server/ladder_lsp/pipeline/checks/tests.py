@@ -14,19 +14,13 @@ import contextlib
 import os
 import re
 import sys
-import textwrap
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ladder_lsp.analysis import python_ast, syntax
-
-if TYPE_CHECKING:
-    from ladder_lsp.pipeline.checks.runner import CheckContext
-
-_JS_LIKE = frozenset(
-    {"javascript", "javascriptreact", "typescript", "typescriptreact", "js", "ts", "jsx", "tsx"}
-)
+from ladder_lsp.analysis import languages
+from ladder_lsp.analysis.python.parse import parse
+from ladder_lsp.analysis.text import dedented, normalize_newlines
+from ladder_lsp.pipeline.checks.context import CheckContext
 
 
 def python_module(source_path: str) -> tuple[str, str]:
@@ -66,7 +60,7 @@ def imports_module(tree: ast.Module, dotted: str, stem: str) -> bool:
 def target_names(source_code: str, language: str) -> list[str]:
     """Names the selected code defines: functions, classes and their methods."""
     if language == "python":
-        tree = python_ast.parse(textwrap.dedent(syntax.normalize_newlines(source_code)))
+        tree = parse(dedented(source_code))
         if tree is None:
             return _regex_names(source_code, language)
         names: list[str] = []
@@ -133,20 +127,20 @@ def _names_text(names: list[str]) -> str:
 
 def check_tests_shape(ctx: CheckContext) -> str | None:
     """Imports the module under test, adds a test function, a test uses the target."""
-    language = ctx.language.lower()
-    if language == "python":
+    framework = languages.framework_for_tests(ctx.language)
+    if framework == "pytest":
         return _python_tests(ctx)
-    if language in _JS_LIKE:
+    if framework == "jest":
         return _js_tests(ctx)
-    if language == "go":
+    if framework == "go":
         return _regex_tests(ctx, re.compile(r"^func\s+Test\w*\s*\(", re.M), "func TestXxx")
-    if language == "rust":
+    if framework == "cargo":
         return _regex_tests(ctx, re.compile(r"#\[(?:tokio::)?test\]"), "#[test]")
     return None
 
 
 def _python_tests(ctx: CheckContext) -> str | None:
-    tree = python_ast.parse(syntax.normalize_newlines(ctx.new_document))
+    tree = parse(normalize_newlines(ctx.new_document))
     if tree is None:
         return None  # the syntax check reports it
     if ctx.source_path:

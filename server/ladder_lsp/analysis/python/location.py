@@ -1,0 +1,111 @@
+"""Where the edited block sits: the two documents split as head + block + tail at line
+boundaries, or the first line outside the block that changed when no such split exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from ladder_lsp.analysis.text import normalize_newlines
+
+
+@attrs.frozen
+class Located:
+    """The documents as lines (`\\n` endings) and the block: old lines [start, old_end)
+    became new lines [start, new_end); everything else is identical."""
+
+    old_lines: tuple[str, ...]
+    new_lines: tuple[str, ...]
+    start: int
+    old_end: int
+    new_end: int
+
+
+def _norm(text: str) -> str:
+    return normalize_newlines(text)
+
+
+def _split(text: str) -> list[str]:
+    """Lines with their `\\n` (text already normalised): LSP's lines, and fast."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _count(text: str) -> int:
+    return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+
+
+def locate(old_document: str, new_document: str, old_block: str, new_block: str) -> Located | None:
+    """Where old_document = head + old_block + tail and new_document = head + new_block +
+    tail, at line boundaries; None when no such split exists (code outside the block
+    changed) or the old block is empty."""
+    old, new = _norm(old_document), _norm(new_document)
+    old_block, new_block = _norm(old_block), _norm(new_block)
+    if not old_block.strip():
+        return None
+    tail_len = len(old) - len(old_block)
+    position = old.find(old_block)
+    while position != -1:
+        at_line_start = position == 0 or old[position - 1] == "\n"
+        tail = old[position + len(old_block) :]
+        if (
+            at_line_start
+            and len(tail) <= tail_len
+            and new.startswith(new_block, position)
+            and new.startswith(old[:position])
+            and new.endswith(tail)
+            and len(new) == position + len(new_block) + len(tail)
+        ):
+            start = old.count("\n", 0, position)
+            return Located(
+                tuple(_split(old)),
+                tuple(_split(new)),
+                start,
+                start + _count(old_block),
+                start + _count(new_block),
+            )
+        position = old.find(old_block, position + 1)
+    return None
+
+
+def first_outside_change(old_document: str, new_document: str, old_block: str) -> int | None:
+    """1-based line of the new document where code outside the block differs, or None.
+    Asked when `locate` found no split (with one, nothing outside the block changed)."""
+    if not old_block.strip():
+        return None
+    old = _split(_norm(old_document))
+    new = _split(_norm(new_document))
+    block_old = _split(_norm(old_block))
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    # The block starts where the old document holds it, at or after the common prefix.
+    start = _find_lines(old, block_old, max(0, prefix - len(block_old)))
+    if start is None or prefix < start:
+        return prefix + 1
+    suffix = 0
+    while (
+        suffix < len(old) - prefix
+        and suffix < len(new) - prefix
+        and old[-1 - suffix] == new[-1 - suffix]
+    ):
+        suffix += 1
+    # Lines after the old block that did not survive: report the last one that changed.
+    if len(old) - suffix > start + len(block_old):
+        return max(len(new) - suffix, 1)
+    return None
+
+
+def _find_lines(lines: Sequence[str], block: Sequence[str], begin: int) -> int | None:
+    if not block:
+        return None
+    for index in range(begin, len(lines) - len(block) + 1):
+        if lines[index] == block[0] and list(lines[index : index + len(block)]) == list(block):
+            return index
+    return None

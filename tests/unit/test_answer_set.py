@@ -1,7 +1,7 @@
 """The labelled answer set, measured through the pipeline every run goes through.
 
 `tests/fixtures/answers/measure.py` replays each labelled answer as the local model's reply
-(the fake LM Studio, over HTTP) into `jobs.Engine.run`, one attempt per case. These tests hold
+(the fake LM Studio, over HTTP) into `engine.Engine.run`, one attempt per case. These tests hold
 the figures it measures (the README quotes them) and keep `REPORT.md` in step with them.
 """
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 from lsprotocol import types
@@ -29,6 +29,7 @@ from ladder_lsp.engine.delivery import Delivery, Disposition, deliver, record
 from ladder_lsp.engine.engine import RunInput, RunOutcome
 from ladder_lsp.engine.workers import run_workers
 from ladder_lsp.lsp.listing import RunArgs
+from ladder_lsp.lsp.session import LadderServer
 from ladder_lsp.lsp.text import (
     document_for_path,
     line_edits_to_text_edits,
@@ -38,9 +39,6 @@ from ladder_lsp.lsp.text import (
     uri_for_path,
 )
 from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, carry, make_target
-
-if TYPE_CHECKING:
-    from ladder_lsp.lsp.server import LadderServer
 
 log = logging.getLogger(__name__)
 APPLY_TIMEOUT = 30.0  # some clients (Vim's ALE) never answer workspace/applyEdit

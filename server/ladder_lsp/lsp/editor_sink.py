@@ -1,0 +1,293 @@
+"""Delivery into the editor: the `Sink` that `engine.delivery.deliver` hands a run's result to.
+
+An edit is moved onto the document as it is now (unchanged version: as is; the user typed
+meanwhile: `rebase.carry`, or stale), sent as one versioned WorkspaceEdit with
+`workspace/applyEdit`, and its answer read (applied, refused, no answer; an edit that landed
+without an answer counts as applied). A new test file goes as CreateFile + edit (or is written
+by Ladder when the client cannot create files); an explanation is shown with
+`window/showDocument`. A client without `workspace.applyEdit` gets the edit back in the
+command's result (`{"edit": ...}`) instead of a request it would not answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from lsprotocol import types
+
+from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.engine.delivery import Delivery, Disposition
+from ladder_lsp.engine.run_types import RunInput, RunOutcome
+from ladder_lsp.lsp.session import LadderServer
+from ladder_lsp.lsp.text import (
+    document_for_path,
+    line_edits_to_text_edits,
+    open_document,
+    path_of,
+    uri_for_path,
+)
+from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits
+from ladder_lsp.pipeline.rebase import carry
+
+log = logging.getLogger(__name__)
+APPLY_TIMEOUT = 30.0  # some clients (Vim's ALE) never answer workspace/applyEdit
+LANDED_POLL_SECONDS = 0.05
+
+
+class EditorSink:
+    """Delivery into the editor: `workspace/applyEdit` for edits, showDocument for answers."""
+
+    def __init__(self, ls: LadderServer, uri: str) -> None:
+        self._ls = ls
+        self._uri = uri
+
+    async def edit(
+        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+    ) -> Delivery:
+        ls, uri = self._ls, self._uri
+        async with ls.deliveries.one_at_a_time(path_of(uri), lambda: _version_now(ls, uri)):
+            doc = open_document(ls.workspace, uri)
+            if doc is None:
+                return Delivery(
+                    Disposition.STALE,
+                    "the document was closed while the model was answering; nothing applied.",
+                )
+            current = split_lines(doc.source)
+            moved = list(edits) if doc.version == inp.target.version else None
+            if moved is None:
+                moved = carry(inp.target, edits, current)
+            if moved is None:
+                return Delivery(
+                    Disposition.STALE,
+                    "you changed the code the model was working on, so nothing was applied "
+                    "(run the action again).",
+                )
+            text_edits = line_edits_to_text_edits(moved, current, doc.position_codec)
+            version = doc.version  # pygls updates `doc` in place when the editor's change arrives
+            edit = _workspace_edit(ls, uri, version, text_edits)
+            if not _sends_edits(ls):
+                return _returned(ls, edit, outcome)
+            expected = "".join(apply_line_edits(current, moved))
+            answer = await _apply(
+                ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, uri) == expected
+            )
+            if answer is not Disposition.APPLIED:
+                return Delivery(answer, _NOT_APPLIED[answer])
+            ls.deliveries.applied(path_of(uri), version)  # the next one waits for its didChange
+            return Delivery(Disposition.APPLIED, outcome.message)
+
+    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        assert outcome.new_file is not None
+        async with self._ls.deliveries.one_at_a_time(str(outcome.new_file.path), lambda: None):
+            return await _apply_new_file(self._ls, outcome)
+
+    async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        shown = await _show_explanation(self._ls, inp, outcome)
+        return Delivery(Disposition.SHOWN if shown else Disposition.REFUSED, outcome.message)
+
+
+_NOT_APPLIED = {
+    Disposition.REFUSED: "the editor did not apply the edit (the document may have changed).",
+    Disposition.NO_ANSWER: (
+        "the editor did not answer the edit request, so Ladder cannot tell whether it was "
+        "applied; check the file."
+    ),
+}
+
+
+def _sends_edits(ls: LadderServer) -> bool:
+    """Whether to send `workspace/applyEdit`: the client declares it (or the user says it
+    applies edits anyway, `edits.applyEdit: always`)."""
+    return ls.features.apply_edit or ls.settings.edits.apply_edit == "always"
+
+
+def _returned(ls: LadderServer, edit: types.WorkspaceEdit, outcome: RunOutcome) -> Delivery:
+    """For clients without `workspace.applyEdit`: the edit goes back in the command result."""
+    return Delivery(
+        Disposition.RETURNED,
+        f"{outcome.message.rstrip('.')}; your editor does not accept edits from a server "
+        '(workspace.applyEdit), so the edit is in the command\'s result ("edit").',
+        {"edit": ls.protocol._converter.unstructure(edit)},
+    )
+
+
+def _workspace_edit(
+    ls: LadderServer, uri: str, version: int | None, edits: list[types.TextEdit]
+) -> types.WorkspaceEdit:
+    if ls.features.document_changes:
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=version
+                    ),
+                    edits=list(edits),
+                )
+            ]
+        )
+    return types.WorkspaceEdit(changes={uri: list(edits)})
+
+
+async def _apply(
+    ls: LadderServer,
+    edit: types.WorkspaceEdit,
+    label: str,
+    landed: Callable[[], bool] | None = None,
+) -> Disposition:
+    """Send the edit and wait for the answer: applied, refused or no answer. Some clients
+    (Vim's ALE) apply the edit and send `didChange` but never answer: `landed` recognises the
+    applied text so they are not told their edit failed after a long wait."""
+    request = asyncio.ensure_future(
+        ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
+        )
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + APPLY_TIMEOUT
+    try:
+        while not request.done():
+            if landed is not None and landed():
+                log.info("the edit landed but the client has not answered workspace/applyEdit")
+                return Disposition.APPLIED
+            if loop.time() >= deadline:
+                log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
+                return Disposition.NO_ANSWER
+            await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
+    finally:
+        if not request.done():
+            request.cancel()
+    try:
+        result = request.result()
+    except Exception as exc:
+        log.warning("workspace/applyEdit failed: %s", exc)
+        return Disposition.REFUSED
+    if not result.applied:
+        log.info("client refused the edit: %s", result.failure_reason)
+        return Disposition.REFUSED
+    return Disposition.APPLIED
+
+
+def _version_now(ls: LadderServer, uri: str) -> int | None:
+    doc = open_document(ls.workspace, uri)
+    return None if doc is None else doc.version
+
+
+def _text_now(ls: LadderServer, uri: str) -> str | None:
+    doc = open_document(ls.workspace, uri)
+    return None if doc is None else str(doc.source)
+
+
+async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
+    plan = outcome.new_file
+    assert plan is not None
+    uri = uri_for_path(ls.workspace, plan.path)
+    insert = types.TextEdit(
+        range=types.Range(types.Position(plan.insert_line, 0), types.Position(plan.insert_line, 0)),
+        new_text=plan.insert_text,
+    )
+    open_doc = document_for_path(ls.workspace, plan.path)
+    version = open_doc.version if open_doc is not None else None
+    if not plan.exists and open_doc is None and await asyncio.to_thread(os.path.lexists, plan.path):
+        # there is a file (or a link) Ladder could not read as text: never replace it
+        name = plan.path.name
+        return Delivery(
+            Disposition.BLOCKED,
+            f"{name} exists but could not be read as UTF-8 text; nothing written.",
+        )
+    features = ls.features
+    if not plan.exists and not features.create_files:
+        # The client cannot create files through an edit: write it ourselves, then show it.
+        try:
+            await asyncio.to_thread(_create_exclusive, plan.path, plan.insert_text)
+        except OSError as exc:
+            return Delivery(
+                Disposition.BLOCKED, f"could not create {plan.path}: {exc.strerror or exc}"
+            )
+        await _show(ls, uri)
+        return Delivery(Disposition.APPLIED, outcome.message)
+    changes: list[Any] = []
+    if not plan.exists:
+        changes.append(
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
+        )
+    if features.document_changes:
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=version
+                ),
+                edits=[insert],
+            )
+        )
+        edit = types.WorkspaceEdit(document_changes=changes)
+    else:
+        edit = types.WorkspaceEdit(changes={uri: [insert]})
+    if not _sends_edits(ls):
+        return _returned(ls, edit, outcome)
+    answer = await _apply(ls, edit, "Write tests")
+    if answer is Disposition.APPLIED:
+        return Delivery(answer, outcome.message)
+    return Delivery(answer, "the editor did not apply the test file.")
+
+
+async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome) -> bool:
+    name = Path(inp.path).stem or "selection"
+    header = (
+        f"# {name}: lines {inp.target.start_line + 1}-{inp.target.end_line}\n\n"
+        f"*Explained by {outcome.tier.label if outcome.tier else 'Ladder'} "
+        f"({outcome.model})*\n\n"
+    )
+    markdown = ls.redact(outcome.markdown)
+    text = header + markdown + "\n"
+    if ls.features.show_document:
+        path = _explain_path(name)
+        try:
+            await asyncio.to_thread(_write_private, path, text)
+        except OSError as exc:
+            log.warning("could not write %s: %s", path, exc)
+        else:
+            return await _show(ls, path.as_uri())
+    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, markdown))
+    return True
+
+
+async def _show(ls: LadderServer, uri: str) -> bool:
+    if not ls.features.show_document:
+        return False
+    try:
+        result = await asyncio.wait_for(
+            ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)),
+            APPLY_TIMEOUT,
+        )
+    except (asyncio.TimeoutError, Exception) as exc:
+        log.warning("window/showDocument failed: %s", exc)
+        return False
+    return bool(result.success)
+
+
+def _explain_path(name: str) -> Path:
+    folder = Path(platformdirs.user_cache_dir("ladder-lsp")) / "explain"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return folder / f"{name}-{stamp}-{uuid.uuid4().hex[:6]}.md"
+
+
+def _create_exclusive(path: Path, text: str) -> None:
+    """A new file, never an existing one (nor the target of a link planted in its place)."""
+    with open(path, "x", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """User-only permissions: explanations quote the user's code."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)

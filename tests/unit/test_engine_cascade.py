@@ -64,8 +64,9 @@ class Run:
         path: str = "/p/cart.py",
         tier: Tier | None = None,
         ledger: Ledger | None = None,
+        code: str = CODE,
     ) -> RunOutcome:
-        lines = tuple(split_lines(CODE))
+        lines = tuple(split_lines(code))
         target = make_target(f"file://{path}", 1, lines, (0, 0), (len(lines), 0))
         inp = RunInput(REFACTOR, target, "python", path, tier=tier)
         engine = Engine(the_settings or settings(), ledger, backends=self.backends)
@@ -267,3 +268,27 @@ async def test_an_explicit_claude_run_rejected_does_not_fall_back() -> None:
     assert outcome.status == "rejected"
     assert outcome.message.startswith("No edit: Claude's answer was rejected — syntax")
     assert run.local.requests == []
+
+
+# -- selections too big to send ------------------------------------------------------------
+
+
+async def test_a_selection_no_model_could_take_fails_at_once_and_says_why() -> None:
+    run = fakes(GOOD, claude=(GOOD,))
+    outcome = await run(code="value = compute(1, 2, 3)\n" * 400_000)  # 10 MB
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("The selection is too large for any model: it needs about")
+    assert "largest context window is 200,000" in outcome.message
+    assert run.local.requests == [] and run.claude.requests == []
+
+
+async def test_a_big_selection_is_still_scanned_for_secrets_before_claude_sees_it() -> None:
+    big = "".join(f"value_{i} = compute({i})\n" for i in range(4_000))  # 90 kB: a thread's work
+    secret = 'TOKEN = "AKIAABCDEFGHIJKLMNOP"\n'
+    run = fakes(claude=(GOOD,))
+    outcome = await run(code=big + secret, tier=C)
+    assert outcome.status == "failed"
+    assert outcome.message == (
+        "Claude is not available: the selection seems to contain an AWS access key"
+    )
+    assert run.claude.requests == []

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ladder_lsp.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
+OFF_LOOP_CHARS = 64 * 1024  # selections larger than this are scored and scanned in a thread
 
 
 class Engine:
@@ -108,6 +109,10 @@ class Engine:
         return self.settings.claude.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
 
     def availability(self, path: str, code: str) -> routing.Availability:
+        private = local_only_reason(path, code, self.settings.privacy.local_only) or ""
+        return self._availability(private)
+
+    def _availability(self, private_reason: str) -> routing.Availability:
         reachable = self.local.reachable
         if reachable is False and self.embedded() is not None:
             reachable = True
@@ -115,7 +120,7 @@ class Engine:
             reachable,
             self.local.problem,
             has_claude_key=bool(self.claude_key()),
-            private_reason=local_only_reason(path, code, self.settings.privacy.local_only) or "",
+            private_reason=private_reason,
         )
 
     async def aclose(self) -> None:
@@ -129,8 +134,21 @@ class Engine:
         if self.local.reachable is False:
             await self.local.probe()  # it may be back: a refused connection costs nothing
         context = await self._local_context()
-        the_score = routing.score(inp.spec, code, inp.language, inp.diagnostics, context)
-        available = self.availability(inp.path, code)
+        too_large = prompts.beyond_every_window(code, context)
+        if too_large:
+            return RunOutcome("failed", too_large)
+
+        def read_selection() -> tuple[routing.Score, str]:
+            """The two passes over the whole selection: its score and the secret scan."""
+            the_score = routing.score(inp.spec, code, inp.language, inp.diagnostics, context)
+            private = local_only_reason(inp.path, code, self.settings.privacy.local_only)
+            return the_score, private or ""
+
+        if len(code) > OFF_LOOP_CHARS:  # seconds on a big file: listing must keep answering
+            the_score, private = await asyncio.to_thread(read_selection)
+        else:
+            the_score, private = read_selection()
+        available = self._availability(private)
         decision = routing.decide(inp.spec, self.settings, available, the_score, explicit=inp.tier)
         if decision.tier is None:
             return RunOutcome("failed", decision.refusal)

@@ -88,6 +88,20 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
+def beyond_every_window(code: str, local_window: int) -> str:
+    """Why no model could take this selection at all ('' when one could). Checked before
+    anything reads the whole selection (scoring, the secret scan), so a 10 MB file fails in
+    a moment instead of blocking the server for seconds."""
+    needed = estimate_tokens(code)
+    largest = max(local_window, CLAUDE_CONTEXT_TOKENS)
+    if needed + MIN_ANSWER_TOKENS <= largest:
+        return ""
+    return (
+        f"The selection is too large for any model: it needs about {needed:,} tokens and the "
+        f"largest context window is {largest:,}; select a function or a class instead."
+    )
+
+
 def answer_budget(code: str, spec: ActionSpec, room: int | None = None) -> int:
     """Tokens to allow for the answer: sized from the selected code, so a long function is
     not cut off at a fixed limit, and never more than `room` (what the context window

@@ -23,9 +23,9 @@ from typing import Any
 import platformdirs
 from lsprotocol import types
 
-from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.engine.delivery import Delivery, Disposition
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
+from ladder_lsp.lsp.document import document_lines
 from ladder_lsp.lsp.session import LadderServer
 from ladder_lsp.lsp.text import (
     document_for_path,
@@ -60,7 +60,7 @@ class EditorSink:
                     Disposition.STALE,
                     "the document was closed while the model was answering; nothing applied.",
                 )
-            current = split_lines(doc.source)
+            current = document_lines(doc)
             moved = list(edits) if doc.version == inp.target.version else None
             if moved is None:
                 moved = carry(inp.target, edits, current)

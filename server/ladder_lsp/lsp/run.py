@@ -17,12 +17,12 @@ from typing import Any
 from lsprotocol import types
 
 from ladder_lsp.analysis.languages import language_from_path
-from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Disposition, deliver, record
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.engine.workers import run_workers
+from ladder_lsp.lsp.document import document_lines
 from ladder_lsp.lsp.editor_sink import EditorSink
 from ladder_lsp.lsp.listing import RunArgs
 from ladder_lsp.lsp.progress import Progress
@@ -131,7 +131,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
             tier = Tier(args.tier)
         except ValueError:
             raise UserError(f"unknown tier {args.tier!r} (local or claude)") from None
-    lines = split_lines(doc.source)
+    lines = document_lines(doc)
     codec = doc.position_codec
     start = to_server_position(lines, args.range.start, codec)
     end = to_server_position(lines, args.range.end, codec)

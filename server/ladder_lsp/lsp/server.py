@@ -19,6 +19,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
 from ladder_lsp.lsp.capabilities import read_features
+from ladder_lsp.lsp.document import document_lines, keep_documents_as_lines
 from ladder_lsp.lsp.listing import RunArgs, offers
 from ladder_lsp.lsp.run import run_command
 from ladder_lsp.lsp.session import LadderServer
@@ -57,6 +58,7 @@ def create_server() -> LadderServer:
         options = params.initialization_options
         ls.init_options = options if isinstance(options, dict) else {}
         ls.features = read_features(params.capabilities)
+        keep_documents_as_lines(ls.workspace)
         ls.apply_settings(announce=False)
 
     @server.feature(types.INITIALIZED)
@@ -90,7 +92,7 @@ def create_server() -> LadderServer:
         doc = open_document(ls.workspace, params.text_document.uri)
         if doc is None:
             return None
-        lines = ls.lines_of(doc.uri, doc.source)
+        lines = document_lines(doc)
         engine = ls.engine
         path = path_of(doc.uri)
         return (

@@ -18,7 +18,6 @@ from pygls.lsp.server import LanguageServer
 
 from ladder_lsp import __version__
 from ladder_lsp.analysis.regions import RegionFinder
-from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import BUILTIN_IDS
 from ladder_lsp.engine.engine import Engine
@@ -31,7 +30,6 @@ from ladder_lsp.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 STATUS_NOTIFICATION = "ladder/status"
-LINES_CACHE_SIZE = 2  # documents whose split lines listing keeps (bounded: big files are big)
 
 
 class LadderServer(LanguageServer):
@@ -50,7 +48,6 @@ class LadderServer(LanguageServer):
         self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
         self._last_status: dict[str, Any] | None = None
         self._background: set[asyncio.Future[Any]] = set()
-        self._lines: dict[str, tuple[str, list[str]]] = {}
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.on_cancel = self._cancel_request
 
@@ -112,18 +109,6 @@ class LadderServer(LanguageServer):
         for secret in self.secrets():
             text = text.replace(secret, "***")
         return text
-
-    def lines_of(self, uri: str, source: str) -> list[str]:
-        """The document's lines as LSP splits them, kept for the last few texts: listing runs
-        on every cursor move, and splitting a 10 MB document costs ~0.1 s each time."""
-        cached = self._lines.get(uri)
-        if cached is not None and cached[0] is source:
-            return cached[1]
-        lines = split_lines(source)
-        self._lines[uri] = (source, lines)
-        while len(self._lines) > LINES_CACHE_SIZE:
-            self._lines.pop(next(iter(self._lines)))
-        return lines
 
     # -- status ----------------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+"""Documents kept as lines (lsp/document.py): any sequence of incremental changes, in UTF-16
+positions as clients send them, gives exactly the text a whole-string edit gives, split as
+LSP splits lines; snapshots of the lines never move; full changes and disk reads still work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lsprotocol import types
+from pygls.workspace import Workspace
+
+from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.lsp.document import (
+    LineDocument,
+    LineWorkspace,
+    document_lines,
+    keep_documents_as_lines,
+)
+
+# characters that stress the rules: line endings of every kind, a form feed and U+2028 (which
+# str.splitlines splits on and LSP does not), an emoji (two UTF-16 units), an accent
+ALPHABET = st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "\x0c", "\u2028", "😀", "é"])
+TEXT = st.lists(ALPHABET, max_size=30).map("".join)
+
+
+def utf16_index(line: str, units: int) -> int:
+    """The str index of a UTF-16 column within a line (reference, written apart from pygls)."""
+    seen = 0
+    for index, char in enumerate(line):
+        if seen >= units:
+            return index
+        seen += 2 if ord(char) > 0xFFFF else 1
+    return len(line)
+
+
+def utf16_len(text: str) -> int:
+    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
+
+def offset(text: str, position: types.Position) -> int:
+    lines = split_lines(text)
+    if position.line >= len(lines):
+        return len(text)
+    before = sum(len(line) for line in lines[: position.line])
+    return before + utf16_index(lines[position.line], position.character)
+
+
+@st.composite
+def position_in(draw: st.DrawFn, text: str) -> types.Position:
+    lines = split_lines(text)
+    if not lines or draw(st.integers(0, 9)) == 0:
+        return types.Position(len(lines), 0)  # after the last line
+    line = draw(st.integers(0, len(lines) - 1))
+    content = lines[line].rstrip("\r\n")
+    column = draw(st.integers(0, len(content)))
+    return types.Position(line, utf16_len(content[:column]))
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[str, list[tuple[types.Range, str]]]:
+    text = draw(TEXT)
+    current, changes = text, []
+    for _ in range(draw(st.integers(1, 6))):
+        a, b = draw(position_in(current)), draw(position_in(current))
+        if (a.line, a.character) > (b.line, b.character):
+            a, b = b, a
+        new = draw(TEXT)
+        changes.append((types.Range(a, b), new))
+        current = current[: offset(current, a)] + new + current[offset(current, b) :]
+    return text, changes
+
+
+def document(text: str) -> LineDocument:
+    return LineDocument("file:///p/x.py", text, version=1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(edits())
+def test_incremental_changes_match_whole_string_edits(case: tuple[str, list]) -> None:  # type: ignore[type-arg]
+    text, changes = case
+    doc = document(text)
+    expected = text
+    for rng, new in changes:
+        start, end = offset(expected, rng.start), offset(expected, rng.end)
+        doc.apply_change(types.TextDocumentContentChangePartial(range=rng, text=new))
+        expected = expected[:start] + new + expected[end:]
+        assert list(doc.lines) == split_lines(expected)
+        assert doc.source == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "typed", "lines"),
+    [
+        ("a\rb", (1, 0), "\n", ["a\r\n", "b"]),  # a bare CR and a new LF become one ending
+        ("a\rb", (0, 1), "\n", ["a\n", "\r", "b"]),
+        ("a\r\nb", (1, 0), "\r", ["a\r\n", "\r", "b"]),
+        ("", (0, 0), "x\ny", ["x\n", "y"]),
+        ("end", (0, 3), "\n", ["end\n"]),
+        ("end\n", (1, 0), "more", ["end\n", "more"]),
+        ("😀x\n", (0, 2), "é", ["😀éx\n"]),  # after the emoji: UTF-16 column 2
+    ],
+)
+def test_edge_cases(text: str, at: tuple[int, int], typed: str, lines: list[str]) -> None:
+    doc = document(text)
+    position = types.Position(*at)
+    rng = types.Range(position, position)
+    doc.apply_change(types.TextDocumentContentChangePartial(range=rng, text=typed))
+    assert list(doc.lines) == lines
+    assert doc.source == "".join(lines)
+
+
+def test_a_snapshot_of_the_lines_does_not_move_when_the_document_changes() -> None:
+    doc = document("a = 1\nb = 2\n")
+    snapshot = document_lines(doc)
+    at = types.Position(0, 0)
+    doc.apply_change(types.TextDocumentContentChangePartial(range=types.Range(at, at), text="#\n"))
+    assert list(snapshot) == ["a = 1\n", "b = 2\n"]
+    assert list(document_lines(doc)) == ["#\n", "a = 1\n", "b = 2\n"]
+
+
+def test_a_full_change_replaces_everything() -> None:
+    doc = document("old\ntext\n")
+    assert doc.lines[0] == "old\n"
+    doc.apply_change(types.TextDocumentContentChangeWholeDocument(text="new\r\nlines"))
+    assert (doc.source, list(doc.lines)) == ("new\r\nlines", ["new\r\n", "lines"])
+
+
+def test_a_document_nobody_opened_is_read_from_disk(tmp_path: Path) -> None:
+    path = tmp_path / "disk.py"
+    path.write_text("x = 1\ny = 2\n", encoding="utf-8")
+    doc = LineDocument(path.as_uri())
+    assert list(doc.lines) == ["x = 1\n", "y = 2\n"]
+
+
+def test_the_workspace_pygls_builds_keeps_documents_as_lines() -> None:
+    workspace = Workspace(None)
+    keep_documents_as_lines(workspace)
+    assert isinstance(workspace, LineWorkspace)
+    workspace.put_text_document(
+        types.TextDocumentItem(uri="file:///p/y.py", language_id="python", version=3, text="z\n")
+    )
+    doc = workspace.get_text_document("file:///p/y.py")
+    assert isinstance(doc, LineDocument) and doc.version == 3 and list(doc.lines) == ["z\n"]

@@ -66,6 +66,17 @@ class Doc:
 class Editor:
     def __init__(self, client: LanguageClient) -> None:
         self.client = client
+        self._start_clean()
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        async def on_apply(params: types.ApplyWorkspaceEditParams) -> Any:
+            return await self._on_apply(params)
+
+        @client.feature("ladder/status")
+        def on_status(params: Any) -> None:
+            self._on_status(params)
+
+    def _start_clean(self) -> None:
         self.docs: dict[str, Doc] = {}
         self.applied: list[types.ApplyWorkspaceEditParams] = []
         self.created: list[str] = []
@@ -76,20 +87,14 @@ class Editor:
         # (Eglot sends it only after an idle delay)
         self.hold_changes: asyncio.Event | None = None
         self._held: set[asyncio.Task[None]] = set()
-
-        @client.feature(types.WORKSPACE_APPLY_EDIT)
-        async def on_apply(params: types.ApplyWorkspaceEditParams) -> Any:
-            return await self._on_apply(params)
-
-        @client.feature("ladder/status")
-        def on_status(params: Any) -> None:
-            self._on_status(params)
+        self._opened: set[str] = set()
 
     # -- documents -------------------------------------------------------------------------
 
     def open(self, uri: str, text: str, language: str = "python") -> Doc:
         doc = Doc(uri, text, 1, language)
         self.docs[uri] = doc
+        self._opened.add(uri)
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
@@ -106,6 +111,58 @@ class Editor:
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
                 content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new_text)],
+            )
+        )
+
+    async def forget(self) -> None:
+        """End a test on a server the next test reuses: close the documents it opened (the
+        server forgets them), wait for what the server sent before that, and clear what this
+        editor and its client recorded, so the next test starts as on a fresh session."""
+        pending = self.client.protocol._request_futures
+        for msg_id in [i for i, f in pending.items() if not f.done()]:  # a failed test's run
+            self.client.cancel_request(types.CancelParams(id=msg_id))
+        for uri in sorted(self._opened):
+            self._settle(self.docs[uri])
+            self.client.text_document_did_close(
+                types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+            )
+        # a round trip: every message the server sent before it has been handled
+        nowhere = types.Range(types.Position(0, 0), types.Position(0, 0))
+        await asyncio.wait_for(
+            self.client.text_document_code_action_async(
+                types.CodeActionParams(
+                    types.TextDocumentIdentifier("file:///ladder-e2e/not-open.py"),
+                    nowhere,
+                    types.CodeActionContext(diagnostics=[]),
+                )
+            ),
+            10,
+        )
+        for task in self._held:
+            task.cancel()
+        self._start_clean()
+        client = self.client
+        client.messages.clear()
+        client.log_messages.clear()
+        client.shown_documents.clear()
+        client.progress_reports.clear()
+        client.diagnostics.clear()
+        client._last_log_index = 0
+        client._configuration = {"": {}}
+
+    def _settle(self, doc: Doc) -> None:
+        """A keystroke that changes nothing, before closing: when the editor's echo of an
+        applied edit reached the server before its answer to applyEdit, the server still waits
+        for an echo of the version it sent against, and the next test's document, reopened at
+        version 1, would wait `deliveries.ECHO_TIMEOUT` for it. Like the user's next
+        keystroke, this change ends that wait."""
+        doc.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=doc.uri, version=doc.version
+                ),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=doc.text)],
             )
         )
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
 
-from tests.e2e.conftest import with_marked_settings
+from tests.e2e.conftest import fake_for, with_marked_settings
 from tests.e2e.editor import Editor
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, URI, by_title
 from tests.fakes.anthropic import ClaudeReply, FakeAnthropic, claude_error, sent_api_key
@@ -22,10 +23,35 @@ GOOD = f"```python\n{REFACTORED_TOTAL}```"
 BAD = "```python\ndef total(self, items):\n    # ... rest of the code\n```"
 
 
-@pytest.fixture
-def fake_claude() -> Iterator[FakeAnthropic]:
+def settings(fake_local: FakeLMStudio, fake_claude: FakeAnthropic, ledger: Path) -> dict[str, Any]:
+    return {
+        "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
+        "claude": {"baseUrl": fake_claude.url, "apiKey": KEY},
+        "ledger": {"path": str(ledger / "ledger.sqlite3")},
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_fake_claude() -> Iterator[FakeAnthropic]:
     with FakeAnthropic() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def fake_claude(
+    request: pytest.FixtureRequest, shared_fake_claude: FakeAnthropic
+) -> Iterator[FakeAnthropic]:
+    with fake_for(request, shared_fake_claude, FakeAnthropic) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def module_options(
+    shared_fake_local: FakeLMStudio,
+    shared_fake_claude: FakeAnthropic,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    return settings(shared_fake_local, shared_fake_claude, tmp_path_factory.mktemp("ledger"))
 
 
 @pytest.fixture
@@ -33,16 +59,9 @@ def init_options(
     request: pytest.FixtureRequest,
     fake_local: FakeLMStudio,
     fake_claude: FakeAnthropic,
-    tmp_path: Any,
+    tmp_path: Path,
 ) -> dict[str, Any]:
-    return with_marked_settings(
-        request,
-        {
-            "local": {"baseUrl": fake_local.base_url, "embeddedModel": "off"},
-            "claude": {"baseUrl": fake_claude.url, "apiKey": KEY},
-            "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
-        },
-    )
+    return with_marked_settings(request, settings(fake_local, fake_claude, tmp_path))
 
 
 async def refactor(lsp: Editor, uri: str = URI, title: str = "Refactor with local model") -> Any:
@@ -58,6 +77,7 @@ async def test_listing_offers_claude_as_alternative(lsp: Editor) -> None:
     assert "Add docstring with Claude" not in titles, "alternatives only for refactor and fix"
 
 
+@pytest.mark.fresh_server("reads the ledger")
 async def test_failing_local_answer_retries_then_escalates_to_claude(
     lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
 ) -> None:
@@ -166,6 +186,7 @@ async def test_mode_claude_sends_nothing_to_the_local_model(
     assert fake_local.chat_requests() == []
 
 
+@pytest.mark.fresh_server("stops the local model")
 async def test_local_down_falls_back_to_claude(
     lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
 ) -> None:

@@ -67,6 +67,7 @@ async def test_fault_gives_no_edit_one_message_and_server_lives(
     assert again["applied"] is True, again
 
 
+@pytest.mark.fresh_server("stops the local model")
 async def test_server_down_is_a_clear_message(lsp: Editor, fake_local: FakeLMStudio) -> None:
     lsp.open(URI, CART)
     action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
@@ -154,6 +155,7 @@ async def test_unknown_action_and_closed_document(lsp: Editor) -> None:
     assert result["applied"] is False and "not open" in result["reason"]
 
 
+@pytest.mark.fresh_server("reads the ledger")
 async def test_client_refusing_the_edit_is_reported(lsp: Editor, fake_local: FakeLMStudio) -> None:
     fake_local.push(GOOD)
     lsp.refuse_edits = True

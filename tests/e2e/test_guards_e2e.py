@@ -26,14 +26,25 @@ TOTAL_ANSWER = (
 )
 
 
-@pytest.fixture
-def init_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
+def settings(fake_local: FakeLMStudio, ledger: Path) -> dict[str, Any]:
     """Local only, with the retry on failure: the second attempt must be told why."""
     return {
         "local": {"baseUrl": fake_local.base_url},
-        "ledger": {"path": str(tmp_path / "ledger.sqlite3")},
+        "ledger": {"path": str(ledger / "ledger.sqlite3")},
         "routing": {"mode": "local", "escalateOnFailure": True},
     }
+
+
+@pytest.fixture(scope="module")
+def module_options(
+    shared_fake_local: FakeLMStudio, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    return settings(shared_fake_local, tmp_path_factory.mktemp("ledger"))
+
+
+@pytest.fixture
+def init_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
+    return settings(fake_local, tmp_path)
 
 
 def warnings(lsp: Editor) -> list[str]:

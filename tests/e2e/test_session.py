@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
@@ -22,6 +23,7 @@ async def wait_for_status(lsp: Editor, predicate: Any) -> dict[str, Any]:
     raise AssertionError(f"no matching status in {lsp.status}")
 
 
+@pytest.mark.fresh_server("reads the first status and the ledger")
 async def test_status_notification_and_command(lsp: Editor, fake_local: FakeLMStudio) -> None:
     status = await wait_for_status(lsp, lambda s: s["local"]["reachable"])
     assert status["local"]["baseUrl"] == fake_local.base_url
@@ -33,6 +35,7 @@ async def test_status_notification_and_command(lsp: Editor, fake_local: FakeLMSt
     assert polled["local"]["reachable"] is True
 
 
+@pytest.mark.fresh_server("selects the session's model")
 async def test_models_and_select_model(lsp: Editor, fake_local: FakeLMStudio) -> None:
     models = await lsp.command("ladder.models")
     by_id = {m["id"]: m for m in models}
@@ -49,6 +52,7 @@ async def test_models_and_select_model(lsp: Editor, fake_local: FakeLMStudio) ->
     assert fake_local.chat_requests()[-1]["model"] == "llama-3.2-3b-instruct"
 
 
+@pytest.mark.fresh_server("the server learns the peer has no /api/v0")
 async def test_plain_openai_server_without_lmstudio_api(
     lsp: Editor, fake_local: FakeLMStudio
 ) -> None:
@@ -59,6 +63,7 @@ async def test_plain_openai_server_without_lmstudio_api(
     assert models[0]["state"] is None
 
 
+@pytest.mark.fresh_server("changes the session's settings")
 async def test_did_change_configuration_switches_server_and_warns_on_bad_values(
     lsp: Editor, fake_local: FakeLMStudio
 ) -> None:
@@ -121,6 +126,7 @@ async def test_tests_action_creates_test_file_next_to_source(
     assert "def test_area_of_unit_circle" in lsp.docs[test_uri].text
 
 
+@pytest.mark.fresh_server("changes the session's settings")
 async def test_custom_action_from_settings(
     lsp: Editor, fake_local: FakeLMStudio, init_options: dict[str, Any]
 ) -> None:

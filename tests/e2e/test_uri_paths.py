@@ -11,22 +11,20 @@ runs them on, edits, and writes tests next to; the CLI takes such paths too.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import pytest_lsp
+import pytest_asyncio
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import local_only_settings, server_env
-from tests.e2e.editor import Editor, fix_code_action_structuring
+from tests.e2e.conftest import Servers, local_only_settings
+from tests.e2e.editor import Editor
 from tests.e2e.test_cli import ladder
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, by_title
 from tests.fakes.lmstudio import FakeLMStudio, Reply
@@ -93,59 +91,66 @@ def test_the_encoders_spell_the_path_as_their_clients_do() -> None:
     assert all(path_in(encode(path)) == Path(path) for encode in ENCODERS.values())
 
 
-# -- sessions whose workspace folder needs escaping --------------------------------------
+# -- sessions whose workspace folders need escaping --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The workspace folders of the module's sessions: one per name that needs escaping."""
+    parent = tmp_path_factory.mktemp("workspace")
+    for name in FOLDERS:
+        (parent / name).mkdir()
+    return {name: parent / name for name in FOLDERS}
 
 
 @pytest.fixture(params=FOLDERS)
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    folder = tmp_path / request.param
-    folder.mkdir()
+def project(request: pytest.FixtureRequest, workspace: dict[str, Path]) -> Path:
+    """The test's workspace folder as it finds it: `cart.py` and nothing else."""
+    folder = workspace[request.param]
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
     (folder / "cart.py").write_text(CART)
     return folder
 
 
-@pytest.fixture(params=list(ENCODERS))
+@pytest.fixture(scope="module", params=list(ENCODERS))
 def encode(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return ENCODERS[request.param]
 
 
-@pytest.fixture
-def folder_options(fake_local: FakeLMStudio, tmp_path: Path) -> dict[str, Any]:
-    return local_only_settings(fake_local, tmp_path)
+@pytest.fixture(scope="module")
+def folder_options(
+    shared_fake_local: FakeLMStudio, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    return local_only_settings(shared_fake_local, tmp_path_factory.mktemp("ledger"))
 
 
-@pytest_lsp.fixture(
-    config=ClientServerConfig(
-        server_command=[sys.executable, "-m", "ladder_lsp"],
-        server_env=server_env(Path(os.environ.get("TMPDIR", "/tmp")) / "ladder-e2e"),
-    )
-)
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def folder_client(
-    lsp_client: LanguageClient,
+    servers: Servers,
     folder_options: dict[str, Any],
-    project: Path,
+    workspace: dict[str, Path],
     encode: Callable[[str], str],
-) -> AsyncIterator[None]:
-    """A session whose workspace folder is `project`, named in the encoder's spelling."""
-    fix_code_action_structuring(lsp_client)
-    lsp_client.editor = Editor(lsp_client)  # type: ignore[attr-defined]
-    root = encode(str(project))
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            initialization_options=folder_options,
-            root_uri=root,
-            workspace_folders=[types.WorkspaceFolder(uri=root, name=project.name)],
-        )
-    )
-    yield
-    await lsp_client.shutdown_session()
+) -> AsyncIterator[LanguageClient]:
+    """A session whose workspace folders are the `workspace` folders, named in the encoder's
+    spelling (a client's multi-root workspace; the first one is the root)."""
+    folders = [types.WorkspaceFolder(uri=encode(str(p)), name=p.name) for p in workspace.values()]
+    client = await servers.start(folder_options, root_uri=folders[0].uri, folders=folders)
+    yield client
+    await servers.end(client)
 
 
-@pytest.fixture
-def editor(folder_client: LanguageClient) -> Editor:
+@pytest_asyncio.fixture(loop_scope="session")
+async def editor(
+    folder_client: LanguageClient, project: Path, fake_local: FakeLMStudio
+) -> AsyncIterator[Editor]:
+    """The session's editor, on a project reset for the test and a reset fake model."""
     found: Editor = folder_client.editor  # type: ignore[attr-defined]
-    return found
+    yield found
+    await found.forget()
 
 
 async def test_listing_offers_the_actions(
@@ -269,27 +274,42 @@ async def test_drive_letter_uris_are_edited(
 # -- the CLI, given the path as a shell user types it --------------------------------------
 
 
-def ladder_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return ladder(*args, tmp=cwd, cwd=cwd)
+def ladder_in(cwd: Path, *args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI run in `cwd`, with its ledger and HOME in the test's own `tmp`."""
+    return ladder(*args, tmp=tmp, cwd=cwd)
 
 
-def test_cli_apply_edits_the_file(project: Path, fake_local: FakeLMStudio) -> None:
+def test_cli_apply_edits_the_file(project: Path, fake_local: FakeLMStudio, tmp_path: Path) -> None:
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     where = f"{project.name}/cart.py:8-12"
     proc = ladder_in(
-        project.parent, "run", "refactor", where, "--apply", "--base-url", fake_local.base_url
+        project.parent,
+        "run",
+        "refactor",
+        where,
+        "--apply",
+        "--base-url",
+        fake_local.base_url,
+        tmp=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert (project / "cart.py").read_text() == REFACTORED_CART
 
 
 def test_cli_tests_action_writes_the_test_file_beside_the_source(
-    project: Path, fake_local: FakeLMStudio
+    project: Path, fake_local: FakeLMStudio, tmp_path: Path
 ) -> None:
     fake_local.push(Reply(TESTS_ANSWER))
     where = f"{project.name}/cart.py:15-16"
     proc = ladder_in(
-        project.parent, "run", "tests", where, "--apply", "--base-url", fake_local.base_url
+        project.parent,
+        "run",
+        "tests",
+        where,
+        "--apply",
+        "--base-url",
+        fake_local.base_url,
+        tmp=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in project.iterdir()) == ["cart.py", "test_cart.py"]
@@ -297,12 +317,15 @@ def test_cli_tests_action_writes_the_test_file_beside_the_source(
 
 
 @pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
-def test_cli_diff_applies_with_patch(project: Path, fake_local: FakeLMStudio) -> None:
+def test_cli_diff_applies_with_patch(
+    project: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
     """The printed diff is what `git diff` would print: GNU patch reads a file name up to a
     tab, so a name with a space needs the tab git puts after it."""
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     where = f"{project.name}/cart.py:8-12"
-    proc = ladder_in(project.parent, "run", "refactor", where, "--base-url", fake_local.base_url)
+    url = fake_local.base_url
+    proc = ladder_in(project.parent, "run", "refactor", where, "--base-url", url, tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr
     patched = subprocess.run(
         ["patch", "-p1", "--batch", "--forward"],

@@ -99,7 +99,11 @@ async def test_parallelism_is_bounded_by_max_parallel(
     lsp.open(URI, SOURCE)
     action = by_title(await lsp.actions(URI, CURSOR), "Refactor file with local workers")
     run = asyncio.ensure_future(lsp.execute(action))
-    assert await asyncio.to_thread(fake_local.wait_for_requests, 4 + 1, 10)  # models + 4 chats
+
+    def four_chats() -> bool:
+        return len(fake_local.chat_requests()) >= 4
+
+    assert await asyncio.to_thread(fake_local.wait_until, four_chats, 10)
     gate.set()
     assert (await run)["applied"] is True
     assert peak <= 4

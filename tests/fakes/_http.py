@@ -504,6 +504,18 @@ class FakeServer:
             self._stats.completed_streams = 0
             self._cond.notify_all()
 
+    def reset(self, timeout: float = 5.0) -> None:
+        """As just constructed and started, so one fake can serve many tests: waits (bounded)
+        for requests still being answered, restores the constructor's configuration
+        (:meth:`_restore`), forgets the records and serves again if it was stopped."""
+        self.wait_until(lambda: self._stats.in_flight == 0, timeout)
+        self._restore()
+        self.reset_records()
+        self.start()
+
+    def _restore(self) -> None:
+        """Subclasses: put back what the constructor configured (script, models, flags)."""
+
     # -- waiting ------------------------------------------------------------------------------
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -131,12 +131,17 @@ class FakeAnthropic(Scripted[ClaudeReply], FakeServer):
         host: str = "127.0.0.1",
     ) -> None:
         super().__init__(host, port)
+        self._given = (api_key, default, models)
+        self._restore()
+        self._ids = itertools.count(1)
+
+    def _restore(self) -> None:
+        api_key, default, models = self._given
         self.api_key = api_key
         self.models = list(models or [DEFAULT_MODEL, "claude-haiku-5-5"])
         self.script: Script[ClaudeReply] = Script(
             ClaudeReply, default or ClaudeReply("Hello from fake Claude.")
         )
-        self._ids = itertools.count(1)
 
     @property
     def url(self) -> str:

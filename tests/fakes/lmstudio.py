@@ -125,6 +125,12 @@ class FakeLMStudio(Scripted[Reply], FakeServer):
         host: str = "127.0.0.1",
     ) -> None:
         super().__init__(host, port)
+        self._given = (models, api_v0, api_key, jit, strict_models, honour_max_tokens, default)
+        self._restore()
+        self._ids = itertools.count(1)
+
+    def _restore(self) -> None:
+        models, api_v0, api_key, jit, strict_models, honour_max_tokens, default = self._given
         self.models: list[dict[str, Any]] = [
             dict(m) for m in (DEFAULT_MODELS if models is None else models)
         ]
@@ -134,7 +140,6 @@ class FakeLMStudio(Scripted[Reply], FakeServer):
         self.strict_models = strict_models
         self.honour_max_tokens = honour_max_tokens
         self.script: Script[Reply] = Script(Reply, default or Reply("Hello from the fake model."))
-        self._ids = itertools.count(1)
 
     @property
     def base_url(self) -> str:

@@ -64,6 +64,17 @@ class Deliveries:
         else:
             doc.changed.set()
 
+    def document_closed(self, key: str) -> None:
+        """The editor closed the document: no echo of an earlier edit is owed any more (VS
+        Code may send it before answering applyEdit, and a reopened document restarts its
+        versions, so waiting for it would cost `ECHO_TIMEOUT`)."""
+        doc = self._docs.get(key)
+        if doc is None:
+            return
+        doc.sent_for = None
+        if doc.users == 0:
+            self._docs.pop(key, None)
+
     def pending(self) -> int:
         """Documents with delivery state (for the stress tests' leak checks)."""
         return len(self._docs)

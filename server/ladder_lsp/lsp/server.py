@@ -82,6 +82,11 @@ def create_server() -> LadderServer:
         """pygls has applied the change; a delivery may be waiting for it."""
         ls.deliveries.document_changed(path_of(params.text_document.uri))
 
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: LadderServer, params: types.DidCloseTextDocumentParams) -> None:
+        """A document opened again starts afresh: its versions may repeat."""
+        ls.deliveries.document_closed(path_of(params.text_document.uri))
+
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=False),

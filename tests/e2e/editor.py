@@ -12,6 +12,8 @@ import attrs
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from tests.utf16 import utf16_to_index
+
 
 def fix_code_action_structuring(client: LanguageClient) -> None:
     """lsprotocol 2025.0.0's client converter turns a CodeAction carrying a `command` into a
@@ -24,15 +26,6 @@ def fix_code_action_structuring(client: LanguageClient) -> None:
         return converter.structure(obj, types.CodeAction)
 
     converter.register_structure_hook(types.CodeAction | types.Command, structure)
-
-
-def utf16_to_index(line: str, units: int) -> int:
-    count = 0
-    for i, ch in enumerate(line):
-        if count >= units:
-            return i
-        count += 2 if ord(ch) > 0xFFFF else 1
-    return len(line)
 
 
 def offset_of(text: str, pos: types.Position) -> int:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.utf16 import utf16_to_index
+
 REPO = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -47,15 +49,6 @@ def vscode_capabilities() -> dict[str, Any]:
     return caps
 
 
-def utf16_index(line: str, units: int) -> int:
-    count = 0
-    for i, ch in enumerate(line):
-        if count >= units:
-            return i
-        count += 2 if ord(ch) > 0xFFFF else 1
-    return len(line)
-
-
 def offset_of(text: str, pos: dict[str, int]) -> int:
     lines = split_lines(text)
     line = pos["line"]
@@ -63,7 +56,7 @@ def offset_of(text: str, pos: dict[str, int]) -> int:
         return len(text)
     start = sum(len(x) for x in lines[:line])
     body = lines[line].rstrip("\r\n")
-    return start + utf16_index(body, pos["character"])
+    return start + utf16_to_index(body, pos["character"])
 
 
 def apply_text_edits(text: str, edits: Iterable[dict[str, Any]]) -> str:

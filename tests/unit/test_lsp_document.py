@@ -19,6 +19,7 @@ from ladder_lsp.lsp.document import (
     document_lines,
     keep_documents_as_lines,
 )
+from tests.utf16 import utf16_len, utf16_to_index
 
 # characters that stress the rules: line endings of every kind, a form feed and U+2028 (which
 # str.splitlines splits on and LSP does not), an emoji (two UTF-16 units), an accent
@@ -26,26 +27,12 @@ ALPHABET = st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "\x0c", "\u2028",
 TEXT = st.lists(ALPHABET, max_size=30).map("".join)
 
 
-def utf16_index(line: str, units: int) -> int:
-    """The str index of a UTF-16 column within a line (reference, written apart from pygls)."""
-    seen = 0
-    for index, char in enumerate(line):
-        if seen >= units:
-            return index
-        seen += 2 if ord(char) > 0xFFFF else 1
-    return len(line)
-
-
-def utf16_len(text: str) -> int:
-    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
-
-
 def offset(text: str, position: types.Position) -> int:
     lines = split_lines(text)
     if position.line >= len(lines):
         return len(text)
     before = sum(len(line) for line in lines[: position.line])
-    return before + utf16_index(lines[position.line], position.character)
+    return before + utf16_to_index(lines[position.line], position.character)
 
 
 @st.composite

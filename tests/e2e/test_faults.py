@@ -11,7 +11,14 @@ import pytest
 from lsprotocol import types
 
 from tests.e2e.editor import Editor
-from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, URI, by_title
+from tests.e2e.test_run_local import (
+    CART,
+    REFACTORED_TOTAL,
+    TOTAL_RANGE,
+    URI,
+    by_title,
+    refactor_total,
+)
 from tests.fakes.lmstudio import FakeLMStudio, Reply, no_models_loaded, openai_error
 from tests.fakes.script import Fault
 
@@ -160,9 +167,7 @@ async def test_client_refusing_the_edit_is_reported(lsp: Editor, fake_local: Fak
     fake_local.push(GOOD)
     lsp.refuse_edits = True
     lsp.open(URI, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert result["applied"] is False
     assert any("did not apply" in m for m in lsp.messages())
     usage = await lsp.command("ladder.usage")
@@ -176,9 +181,7 @@ async def test_a_client_that_cannot_apply_edits_gets_the_edit_in_the_result(
 ) -> None:
     fake_local.push(GOOD)
     lsp.open(URI, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert lsp.applied == [], "no applyEdit request the client would not answer"
     assert result["applied"] is False and "workspace.applyEdit" in result["reason"]
     [change] = result["edit"]["documentChanges"]
@@ -197,8 +200,6 @@ async def test_apply_edit_always_sends_edits_to_a_client_that_does_not_declare_i
     """Vim's ALE applies server edits but declares applyEdit false: the user opts in."""
     fake_local.push(GOOD)
     lsp.open(URI, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert result["applied"] is True and "edit" not in result, result
     assert len(lsp.applied) == 1

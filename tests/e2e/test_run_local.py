@@ -62,6 +62,14 @@ def by_title(actions: list[types.CodeAction], title: str) -> types.CodeAction:
     return match[0]
 
 
+async def refactor_total(editor: Editor, uri: str) -> dict[str, object]:
+    """Pick "Refactor with local model" for `total` (the editor's menu) and run it."""
+    result: dict[str, object] = await editor.execute(
+        by_title(await editor.actions(uri, TOTAL_RANGE), "Refactor with local model")
+    )
+    return result
+
+
 async def test_listing_offers_catalogue_with_kinds_tags_and_commands(lsp: Editor) -> None:
     lsp.open(URI, CART)
     actions = await lsp.actions(URI, TOTAL_RANGE)
@@ -143,7 +151,7 @@ async def test_refactor_chatty_dedented_answer_applies_exact_minimal_edit(
 async def test_progress_reports_tier_model_and_rate(lsp: Editor, fake_local: FakeLMStudio) -> None:
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```", chunk_delay=0.002))
     lsp.open(URI, CART)
-    await lsp.execute(by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model"))
+    await refactor_total(lsp, URI)
     reports = [r for token in lsp.client.progress_reports.values() for r in token]
     begin = reports[0]
     assert isinstance(begin, types.WorkDoneProgressBegin)
@@ -235,9 +243,7 @@ async def test_crlf_document_gets_crlf_edit(lsp: Editor, fake_local: FakeLMStudi
     text = CART.replace("\n", "\r\n")
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     lsp.open(URI, text)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert result["applied"] is True
     new = lsp.docs[URI].text
     assert "\r\n" in new and "\n" not in new.replace("\r\n", "")
@@ -250,9 +256,7 @@ async def test_unchanged_answer_is_reported_as_no_change(
     original = "".join(CART.splitlines(True)[7:12])
     fake_local.push(Reply(f"```python\n{original}```"))
     lsp.open(URI, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert result["applied"] is False
     assert lsp.applied == []
     assert any("unchanged" in m for m in lsp.messages())

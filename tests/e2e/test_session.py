@@ -10,7 +10,14 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 
 from tests.e2e.editor import Editor
-from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, URI, by_title
+from tests.e2e.test_run_local import (
+    CART,
+    REFACTORED_TOTAL,
+    TOTAL_RANGE,
+    URI,
+    by_title,
+    refactor_total,
+)
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 
 
@@ -45,9 +52,7 @@ async def test_models_and_select_model(lsp: Editor, fake_local: FakeLMStudio) ->
     await lsp.command("ladder.selectModel", "llama-3.2-3b-instruct")
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     lsp.open(URI, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, URI)
     assert result["applied"] is True
     assert fake_local.chat_requests()[-1]["model"] == "llama-3.2-3b-instruct"
 
@@ -80,9 +85,7 @@ async def test_did_change_configuration_switches_server_and_warns_on_bad_values(
         warnings = [m.message for m in lsp.client.messages if m.type == types.MessageType.Warning]
         assert any("ladder.local.maxParallel must be a number" in w for w in warnings), warnings
         lsp.open(URI, CART)
-        result = await lsp.execute(
-            by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
-        )
+        result = await refactor_total(lsp, URI)
         assert result["applied"] is True
         assert len(other.chat_requests()) == 1 and fake_local.chat_requests() == []
 

@@ -26,7 +26,7 @@ from pytest_lsp import LanguageClient
 from tests.e2e.conftest import Servers, local_only_settings
 from tests.e2e.editor import Editor
 from tests.e2e.test_cli import ladder
-from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, by_title
+from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, by_title, refactor_total
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 
 FOLDERS = ["my project", "café", "100%"]
@@ -187,9 +187,7 @@ async def test_refactor_applies_the_edit(
     uri = encode(str(project / "cart.py"))
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     editor.open(uri, CART)
-    result = await editor.execute(
-        by_title(await editor.actions(uri, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(editor, uri)
     assert result["applied"] is True, result
     assert editor.docs[uri].text == REFACTORED_CART
     (applied,) = editor.applied
@@ -264,9 +262,7 @@ async def test_drive_letter_uris_are_edited(
 ) -> None:
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     lsp.open(uri, CART)
-    result = await lsp.execute(
-        by_title(await lsp.actions(uri, TOTAL_RANGE), "Refactor with local model")
-    )
+    result = await refactor_total(lsp, uri)
     assert result["applied"] is True, result
     assert lsp.docs[uri].text == REFACTORED_CART
 

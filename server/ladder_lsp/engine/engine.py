@@ -109,8 +109,11 @@ class Engine:
         return self.settings.claude.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
 
     def availability(self, path: str, code: str) -> routing.Availability:
-        private = local_only_reason(path, code, self.settings.privacy.local_only) or ""
-        return self._availability(private)
+        return self._availability(self._private_reason(path, code))
+
+    def _private_reason(self, path: str, code: str) -> str:
+        """Why this code must not leave the machine ('' when it may): a scan of all of it."""
+        return local_only_reason(path, code, self.settings.privacy.local_only) or ""
 
     def _availability(self, private_reason: str) -> routing.Availability:
         reachable = self.local.reachable
@@ -141,8 +144,7 @@ class Engine:
         def read_selection() -> tuple[routing.Score, str]:
             """The two passes over the whole selection: its score and the secret scan."""
             the_score = routing.score(inp.spec, code, inp.language, inp.diagnostics, context)
-            private = local_only_reason(inp.path, code, self.settings.privacy.local_only)
-            return the_score, private or ""
+            return the_score, self._private_reason(inp.path, code)
 
         if len(code) > OFF_LOOP_CHARS:  # seconds on a big file: listing must keep answering
             the_score, private = await asyncio.to_thread(read_selection)

@@ -41,7 +41,7 @@ class LineDocument(TextDocument):
         self._lines = None
 
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
-        lines = list(self.lines)
+        lines = self.lines  # read only: the change builds a new list below
         if not lines:
             self._replace_lines(split_lines(change.text))
             return

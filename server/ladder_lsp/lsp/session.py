@@ -2,9 +2,8 @@
 
 Settings (initializationOptions merged with `workspace/configuration`), the engine and its
 ledger, what the client can do (`ClientFeatures`), per-document delivery turns, the region
-finder and the split-lines cache that listing reuses, runs in flight by request id, and the
-`ladder/status` notification. Handlers (`lsp.server`) and the run command (`lsp.run`) import
-this module; it imports neither.
+finder, runs in flight by request id, and the `ladder/status` notification. Handlers
+(`lsp.server`) and the run command (`lsp.run`) import this module; it imports neither.
 """
 
 from __future__ import annotations

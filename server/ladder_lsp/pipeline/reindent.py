@@ -36,13 +36,14 @@ def _space_unit(indents: Sequence[str]) -> int | None:
 def _indent_style(target: Target) -> tuple[bool, int | None]:
     """(indents with tabs?, spaces per level) — from the block, else the document."""
     block = [leading_blanks(line) for line in target.block_lines if line.strip()]
-    document = [leading_blanks(line) for line in target.lines[:2000] if line.strip()]
-    first_indent = next((indent for indent in block + document if indent), "")
-    uses_tabs = first_indent.startswith("\t")
     unit = _space_unit(block)
-    if unit is None:
-        unit = _space_unit(document)
-    return uses_tabs, unit
+    first_indent = next((indent for indent in block if indent), "")
+    if unit is None or not first_indent:
+        document = [leading_blanks(line) for line in target.style_sample if line.strip()]
+        first_indent = first_indent or next((indent for indent in document if indent), "")
+        if unit is None:
+            unit = _space_unit(document)
+    return first_indent.startswith("\t"), unit
 
 
 def _render(relative: int, code_unit: int, uses_tabs: bool, doc_unit: int) -> str:

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 import attrs
 
 BOM = "\ufeff"  # a file's byte-order mark: part of the file, never of the code
+# The document's style (line endings, indentation) is learned from this many lines around the
+# target: enough to know it, and a run stays O(1) in the file's size.
+STYLE_SAMPLE_LINES = 200
 
 
 def line_ending(line: str) -> str:
@@ -58,10 +61,17 @@ class Target:
         return block[len(self.prefix) : len(block) - tail]
 
     @property
+    def style_sample(self) -> tuple[str, ...]:
+        """The lines the document's style is read from: up to STYLE_SAMPLE_LINES around the
+        target (the nearest code is the best witness of the style that applies there)."""
+        half = STYLE_SAMPLE_LINES // 2
+        first = max(0, min(self.start_line - half, len(self.lines) - STYLE_SAMPLE_LINES))
+        return self.lines[first : first + STYLE_SAMPLE_LINES]
+
+    @property
     def eol(self) -> str:
         """The document's dominant line ending ("\\n" when it has none)."""
-        # a sample is enough to know the style, and keeps runs O(1) in the file's size
-        counts = collections.Counter(line_ending(line) for line in self.lines[:2000])
+        counts = collections.Counter(line_ending(line) for line in self.style_sample)
         counts.pop("", None)
         return counts.most_common(1)[0][0] if counts else "\n"
 

@@ -1,8 +1,8 @@
 """Work-done progress for a run, when the client supports it; cancelling it cancels the run.
 
-The token is created with `window/workDoneProgress/create` (bounded wait; a client that
-refuses gets no progress), and the client's `window/workDoneProgress/cancel` cancels the task
-that started the progress.
+The token is created with `window/workDoneProgress/create` beside the run (bounded wait; a
+client that refuses gets no progress), and the client's `window/workDoneProgress/cancel`
+cancels the task that started the progress.
 """
 
 from __future__ import annotations
@@ -21,11 +21,18 @@ PROGRESS_CREATE_TIMEOUT = 5.0
 
 
 class Progress:
-    """Work-done progress when the client supports it; cancelling it cancels the run."""
+    """Work-done progress when the client supports it; cancelling it cancels the run.
 
-    def __init__(self, ls: LadderServer, token: str | None) -> None:
+    `start` does not wait for the client to accept the token: the run starts at once and the
+    progress begins when the client's reply arrives (with the latest message reported so far),
+    so the round trip is never on a run's critical path. A run that ends first shows none.
+    """
+
+    def __init__(self, ls: LadderServer) -> None:
         self._ls = ls
-        self._token = token
+        self._token: str | None = None
+        self._latest = "starting"
+        self._ended = False
         self._started = time.monotonic()
 
     @property
@@ -33,9 +40,16 @@ class Progress:
         return time.monotonic() - self._started
 
     @classmethod
-    async def start(cls, ls: LadderServer, title: str) -> Progress:
-        if not ls.features.work_done_progress:
-            return cls(ls, None)
+    def start(cls, ls: LadderServer, title: str) -> Progress:
+        """Progress for the current task (the one a cancel from the client cancels)."""
+        progress = cls(ls)
+        task = asyncio.current_task()
+        if ls.features.work_done_progress and task is not None:
+            ls.in_background(progress._create(title, task))
+        return progress
+
+    async def _create(self, title: str, task: asyncio.Task[object]) -> None:
+        ls = self._ls
         token = f"ladder-{uuid.uuid4().hex}"
         try:
             await asyncio.wait_for(
@@ -43,26 +57,29 @@ class Progress:
             )
         except Exception as exc:
             log.info("client refused progress: %s", exc)
-            return cls(ls, None)
-        task = asyncio.current_task()
+            return
+        if self._ended:
+            return
         future = ls.work_done_progress.tokens.get(token)
-        if future is not None and task is not None:
+        if future is not None:
             loop = asyncio.get_running_loop()
             future.add_done_callback(
                 lambda f: loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
             )
         ls.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message=self._latest)
         )
-        return cls(ls, token)
+        self._token = token
 
     def report(self, message: str) -> None:
+        self._latest = message
         if self._token is not None:
             self._ls.work_done_progress.report(
                 self._token, types.WorkDoneProgressReport(message=message)
             )
 
     def end(self, message: str) -> None:
+        self._ended = True
         if self._token is not None:
             self._ls.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message))
             self._ls.work_done_progress.tokens.pop(self._token, None)

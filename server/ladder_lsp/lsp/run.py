@@ -59,7 +59,7 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
     except UserError as exc:
         _tell(ls, types.MessageType.Warning, f"Ladder: {exc}")
         return {"applied": False, "tier": None, "model": "", "reason": str(exc)}
-    progress = await Progress.start(ls, f"Ladder: {inp.spec.verb}")
+    progress = Progress.start(ls, f"Ladder: {inp.spec.verb}")
     try:
         if args.workers:
             outcome = await run_workers(ls.engine, inp, progress.report)

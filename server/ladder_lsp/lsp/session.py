@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from lsprotocol import types
@@ -144,7 +145,11 @@ class LadderServer(LanguageServer):
 
     def send_status(self, *, fresh: bool = False, force: bool = False) -> None:
         """Notify `ladder/status` when it changed (always with `force`, e.g. new settings)."""
-        task = asyncio.ensure_future(self._send_status(fresh, force))
+        self.in_background(self._send_status(fresh, force))
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the handlers, holding a reference so it is not collected."""
+        task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -20,7 +20,7 @@ from ladder_lsp.backends.local_errors import status_error, transport_error
 from ladder_lsp.settings import LocalSettings
 
 MODELS_TTL_SECONDS = 10.0
-MODEL_CHOICE_TTL_SECONDS = 1.0  # a run re-checks which model is loaded when older than this
+MODEL_CHOICE_TTL_SECONDS = 3.0  # a run re-checks which model is loaded when older than this
 NON_CHAT_TYPES = frozenset({"embeddings", "embedding"})
 
 

@@ -56,27 +56,40 @@ class OpenAICompatBackend(ModelDiscovery):
         if self._slots.locked():
             on_event(StreamEvent(status="queued (all local slots busy)"))
         async with self._slots:
-            # Following the loaded model: ask which one it is now unless we just did, since a
-            # stale answer would make LM Studio reload the model the user swapped out.
+            # Following the loaded model: the list is asked again when older than a few
+            # seconds (a stale answer would make LM Studio reload the model the user swapped
+            # out), and at once when the server says the model we asked for is gone.
             model = await self.resolve_model(max_age=MODEL_CHOICE_TTL_SECONDS)
-            self.last_model = model
-            body: dict[str, Any] = {
-                "model": model,
-                "messages": [
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
-                ],
-                "max_tokens": request.max_tokens,
-                "temperature": request.temperature,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-            on_event(StreamEvent(status=self._waiting_status(model)))
             try:
-                return await self._stream(body, on_event)
-            except _StreamRefused:
-                body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
-                return await self._plain(body, on_event)
+                return await self._ask(model, request, on_event)
+            except BackendError as exc:
+                if exc.kind is not FailureKind.NO_MODEL or self.settings.model:
+                    raise
+                now = await self.resolve_model(max_age=0)
+                if now == model:
+                    raise
+                log.info("the local server no longer serves %s; asking %s", model, now)
+                return await self._ask(now, request, on_event)
+
+    async def _ask(self, model: str, request: ChatRequest, on_event: OnEvent) -> Completion:
+        self.last_model = model
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        on_event(StreamEvent(status=self._waiting_status(model)))
+        try:
+            return await self._stream(body, on_event)
+        except _StreamRefused:
+            body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+            return await self._plain(body, on_event)
 
     async def _stream(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"

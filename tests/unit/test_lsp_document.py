@@ -131,3 +131,22 @@ def test_the_workspace_pygls_builds_keeps_documents_as_lines() -> None:
     )
     doc = workspace.get_text_document("file:///p/y.py")
     assert isinstance(doc, LineDocument) and doc.version == 3 and list(doc.lines) == ["z\n"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["a", "\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x85", "\u2028", "\u2029", "é"]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_lines_split_only_where_lsp_splits(text: str) -> None:
+    # the fast path (str.splitlines) must give exactly LSP's lines: joined back they are the
+    # text, and no line holds a line break other than its own final one
+    lines = split_lines(text)
+    assert "".join(lines) == text
+    for line in lines:
+        body = line[:-2] if line.endswith("\r\n") else line[:-1] if line[-1:] in "\r\n" else line
+        assert "\n" not in body and "\r" not in body, lines
+        assert line.endswith(("\n", "\r")) or line is lines[-1], lines

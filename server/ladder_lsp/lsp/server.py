@@ -66,6 +66,7 @@ def create_server() -> LadderServer:
         await ls.pull_configuration()
         ls.apply_settings()
         ls.send_status(fresh=True)
+        ls.warm_up()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_config(ls: LadderServer, params: types.DidChangeConfigurationParams) -> None:
@@ -81,6 +82,13 @@ def create_server() -> LadderServer:
     def on_change(ls: LadderServer, params: types.DidChangeTextDocumentParams) -> None:
         """pygls has applied the change; a delivery may be waiting for it."""
         ls.deliveries.document_changed(path_of(params.text_document.uri))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: LadderServer, params: types.DidOpenTextDocumentParams) -> None:
+        """Split the new document into lines now, not on the user's first cursor move."""
+        doc = open_document(ls.workspace, params.text_document.uri)
+        if doc is not None:
+            document_lines(doc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: LadderServer, params: types.DidCloseTextDocumentParams) -> None:

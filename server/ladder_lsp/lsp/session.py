@@ -159,6 +159,11 @@ class LadderServer(LanguageServer):
             self._last_status = status
             self.protocol.notify(STATUS_NOTIFICATION, status)
 
+    def warm_up(self) -> None:
+        """Idle after `initialized`: build what the first cursor move would otherwise pay."""
+        assert isinstance(self.protocol, LadderProtocol)
+        self.protocol.warm_up()
+
     # -- runs ------------------------------------------------------------------------------
 
     def _cancel_request(self, msg_id: Any) -> None:

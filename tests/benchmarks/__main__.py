@@ -74,13 +74,25 @@ def _fmt_ms(value: float) -> str:
     return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
 
 
+# Targets (issue 14): what Ladder may add to a model's own time, and listing at every size.
+RUN_OVERHEAD_MS = 3.0  # p50 outside an instant backend
+RUN_RATIO = 1.01  # p50 against a direct call on a 200 ms backend
+LLAMA_RATIO = 1.03  # p50 against a direct call to the real model (its noise is larger)
+LISTING_P99_MS = 5.0
+LISTING_FLAT = 1.2  # p50 at 20,000 lines against p50 at 100 lines
+
+
 def evaluate(figures: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
 
     fake = figures.get("e2e_fake")
     for name, label in (("instant", "instant fake"), ("200ms", "200 ms fake")):
         figure = f"ladder.run vs direct, {label}"
-        target = "overhead p50 ≤ 10 ms" if name == "instant" else "ratio p50 ≤ 1.03×"
+        target = (
+            f"overhead p50 ≤ {RUN_OVERHEAD_MS:g} ms"
+            if name == "instant"
+            else f"ratio p50 ≤ {RUN_RATIO:g}×"
+        )
         absent = _absent(figure, target, fake)
         if absent:
             rows.append(absent)
@@ -97,17 +109,18 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
                 f"+{_fmt_ms(r['overhead_p50_ms'])}: "
                 f"{_fmt_ms(r['ladder']['p50_ms'])} vs {_fmt_ms(r['direct']['p50_ms'])})"
             )
-            met = added <= 10
+            met = added <= RUN_OVERHEAD_MS
         else:
             measured = (
                 f"{r['ratio_p50']:.3f}× (+{_fmt_ms(r['overhead_p50_ms'])}; "
                 f"{_fmt_ms(r['ladder']['p50_ms'])} vs {_fmt_ms(r['direct']['p50_ms'])})"
             )
-            met = r["ratio_p50"] <= 1.03
+            met = r["ratio_p50"] <= RUN_RATIO
         rows.append(_row(figure, measured, target, met))
 
     llama = figures.get("e2e_llama")
-    figure, target = "ladder.run vs direct, llama.cpp + SmolLM2", "ratio p50 ≤ 1.03×"
+    figure = "ladder.run vs direct, llama.cpp + SmolLM2"
+    target = f"ratio p50 ≤ {LLAMA_RATIO:g}×"
     absent = _absent(figure, target, llama)
     if absent:
         rows.append(absent)
@@ -119,10 +132,10 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
         )
         if "overhead_outside_backend_p50_ms" in llama:
             measured += f"; outside the model +{_fmt_ms(llama['overhead_outside_backend_p50_ms'])}"
-        rows.append(_row(figure, measured, target, llama["ratio_p50"] <= 1.03))
+        rows.append(_row(figure, measured, target, llama["ratio_p50"] <= LLAMA_RATIO))
 
     listing = figures.get("code_action")
-    absent = _absent("codeAction latency", "p99 ≤ 10 ms", listing)
+    absent = _absent("codeAction latency", f"p99 ≤ {LISTING_P99_MS:g} ms", listing)
     if absent:
         rows.append(absent)
     else:
@@ -137,8 +150,8 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
                 _row(
                     f"codeAction {pattern} (100/1k/5k/20k lines)",
                     measured,
-                    "p99 ≤ 10 ms",
-                    worst <= 10,
+                    f"p99 ≤ {LISTING_P99_MS:g} ms",
+                    worst <= LISTING_P99_MS,
                 )
             )
             floor = (listing.get("pygls_floor") or {}).get("sizes")
@@ -154,12 +167,12 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
                     )
                 )
             small, big = p50s[min(sizes, key=int)], p50s[max(sizes, key=int)]
-            flat = big <= max(small * 1.5, small + 1.0)
+            flat = big <= small * LISTING_FLAT
             rows.append(
                 _row(
                     f"codeAction {pattern} flat in size",
                     f"p50 {small:.2f} → {big:.2f} ms ({big / small:.2f}×)" if small else "—",
-                    "p50(20k) ≤ max(1.5×, +1 ms) p50(100)",
+                    f"p50(20k) ≤ {LISTING_FLAT:g}× p50(100)",
                     flat,
                 )
             )

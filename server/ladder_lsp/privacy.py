@@ -101,11 +101,16 @@ def known_secrets(settings: Settings, *raw_layers: object) -> tuple[str, ...]:
         settings.local.api_key,
         settings.claude.api_key,
         os.environ.get("ANTHROPIC_API_KEY", ""),
+        *(endpoint.api_key for endpoint in settings.local.endpoints),
     ]
     for layer in raw_layers:
         for section in ("local", "claude"):
             value = layer.get(section) if isinstance(layer, dict) else None
-            key = value.get("apiKey") if isinstance(value, dict) else None
-            if isinstance(key, str):
-                keys.append(key)
+            if not isinstance(value, dict):
+                continue
+            entries = value.get("endpoints") if section == "local" else None
+            for entry in [value, *(entries if isinstance(entries, list) else [])]:
+                key = entry.get("apiKey") if isinstance(entry, dict) else None
+                if isinstance(key, str):
+                    keys.append(key)
     return tuple(dict.fromkeys(k for k in keys if len(k) >= MIN_SECRET_CHARS))

@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from ladder_lsp.settings_lists import CustomAction, Endpoint, parse_custom, parse_endpoints
+
 DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
 DEFAULT_CONTEXT_TOKENS = 8192  # a local model's window when its server does not say
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-5-5"  # current Sonnet; 4-5 reaches end-of-life 2026-11-30
@@ -72,6 +74,13 @@ class LocalSettings:
         DEFAULT_CONTEXT_TOKENS,
         "Context length to assume when the server does not report one (tokens).",
         minimum=512,
+    )
+    endpoints: tuple[Endpoint, ...] = _setting(
+        "endpoints",
+        (),
+        "More local servers for the local tier, used side by side with baseUrl: a list of "
+        '{"baseUrl", "model"?, "apiKey"?, "maxParallel"? (default 1), "name"?}.',
+        scope="machine",
     )
 
 
@@ -131,14 +140,6 @@ class BudgetSettings:
         "Claude spend cap per local day; 0 = no automatic Claude use.",
         minimum=0,
     )
-
-
-@attrs.frozen
-class CustomAction:
-    id: str
-    title: str
-    prompt: str
-    kind: str = "refactor.rewrite"
 
 
 @attrs.frozen
@@ -229,47 +230,6 @@ def _type_name(default: Any) -> str:
     return "a list"
 
 
-def _parse_custom(
-    value: list[Any] | tuple[Any, ...], reserved: Collection[str], problems: list[Problem]
-) -> tuple[CustomAction, ...]:
-    taken = set(reserved)
-    out: list[CustomAction] = []
-    for i, item in enumerate(value):
-        path = f"actions.custom[{i}]"
-        if not isinstance(item, Mapping):
-            problems.append(Problem(path, "must be an object with id, title, prompt", True))
-            continue
-        fields: dict[str, str] = {}
-        for k in ("id", "title", "prompt"):
-            v = item.get(k)
-            if isinstance(v, str) and v.strip():
-                fields[k] = v
-        missing = [k for k in ("id", "title", "prompt") if k not in fields]
-        if missing:
-            problems.append(
-                Problem(path, f"needs non-empty string(s): {', '.join(missing)}; ignored", True)
-            )
-            continue
-        if fields["id"] in taken:
-            problems.append(
-                Problem(
-                    path, f"id {fields['id']!r} is already taken by another action; ignored", True
-                )
-            )
-            continue
-        taken.add(fields["id"])
-        kind = item.get("kind", "refactor.rewrite")
-        if not isinstance(kind, str) or not kind:
-            problems.append(
-                Problem(f"{path}.kind", "must be a string; using refactor.rewrite", True)
-            )
-            kind = "refactor.rewrite"
-        out.append(
-            CustomAction(id=fields["id"], title=fields["title"], prompt=fields["prompt"], kind=kind)
-        )
-    return tuple(out)
-
-
 def _parse_section(
     cls: type[Any], raw: Any, section: str, reserved: Collection[str], problems: list[Problem]
 ) -> Any:
@@ -319,7 +279,14 @@ def _parse_section(
         if isinstance(default, float):
             value = float(value)
         if section == "actions" and key == "custom":
-            value = _parse_custom(value, reserved, problems)
+            value, skipped = parse_custom(value, reserved)
+            problems.extend(Problem(where, message, True) for where, message in skipped)
+        elif section == "local" and key == "endpoints":
+            primary = raw.get("baseUrl")
+            value, skipped = parse_endpoints(
+                value, primary if isinstance(primary, str) else default_of(attrs.fields(cls)[0])
+            )
+            problems.extend(Problem(where, message, True) for where, message in skipped)
         elif isinstance(default, tuple):
             if not all(isinstance(v, str) for v in value):
                 problems.append(Problem(path, "must be a list of strings; using the default", True))

@@ -46,6 +46,18 @@ def settings_schema() -> dict[str, dict[str, Any]]:
                         "kind": {"type": "string"},
                     },
                 }
+            if section.name == "local" and field.name == "endpoints":
+                entry["items"] = {
+                    "type": "object",
+                    "required": ["baseUrl"],
+                    "properties": {
+                        "baseUrl": {"type": "string"},
+                        "model": {"type": "string"},
+                        "apiKey": {"type": "string"},
+                        "maxParallel": {"type": "integer", "minimum": 1},
+                        "name": {"type": "string"},
+                    },
+                }
             out[f"ladder.{section.name}.{meta['key']}"] = entry
     return out
 

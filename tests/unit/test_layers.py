@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "server" / "ladder_lsp"
 LAYERS = {
     "settings": 0,
     "settings_schema": 0,
+    "settings_lists": 0,
     "analysis": 1,
     "pipeline": 2,
     "backends": 2,

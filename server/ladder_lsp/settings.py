@@ -16,7 +16,13 @@ from typing import Any
 
 import attrs
 
-from ladder_lsp.settings_lists import CustomAction, Endpoint, parse_custom, parse_endpoints
+from ladder_lsp.settings_lists import (
+    CustomAction,
+    Endpoint,
+    endpoint_name,
+    parse_custom,
+    parse_endpoints,
+)
 
 DEFAULT_LOCAL_ONLY = ("**/.env*", "**/*.pem", "**/*.key", "**/secrets/**")
 DEFAULT_CONTEXT_TOKENS = 8192  # a local model's window when its server does not say
@@ -317,6 +323,24 @@ def section_class(field: attrs.Attribute[Any]) -> type[Any]:
     """The attrs class of a Settings section (its default factory)."""
     factory: type[Any] = getattr(field.default, "factory")  # noqa: B009 - typed as Any|None
     return factory
+
+
+def pool_settings(local: LocalSettings) -> tuple[tuple[str, LocalSettings], ...]:
+    """The local tier's members, `local.baseUrl` first and then `local.endpoints`, each as
+    (name, the LocalSettings it is asked with); an endpoint without a model serves
+    `local.model`, and shares the timeouts and context default of `local`."""
+    members = [(endpoint_name(local.base_url), attrs.evolve(local, endpoints=()))]
+    for e in local.endpoints:
+        member = attrs.evolve(
+            local,
+            base_url=e.base_url,
+            model=e.model or local.model,
+            api_key=e.api_key,
+            max_parallel=e.max_parallel,
+            endpoints=(),
+        )
+        members.append((e.name or endpoint_name(e.base_url), member))
+    return tuple(members)
 
 
 def parse_settings(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ladder_lsp.privacy import known_secrets
-from ladder_lsp.settings import parse_settings
+from ladder_lsp.settings import parse_settings, pool_settings
 from ladder_lsp.settings_lists import Endpoint
 
 GPU = {"baseUrl": "http://192.168.1.20:1234/v1", "name": "gpu-box", "maxParallel": 4}
@@ -78,3 +78,23 @@ def test_endpoint_keys_are_secrets_even_in_an_entry_that_was_skipped() -> None:
     }
     settings, _ = parse_settings(raw)
     assert {"sk-lan-secret-123", "sk-skipped-secret-456"} <= set(known_secrets(settings, raw))
+
+
+def test_the_pool_is_base_url_first_then_the_endpoints() -> None:
+    settings, _ = parse_settings(
+        {"local": {"model": "qwen", "apiKey": "k1", "maxParallel": 2, "endpoints": [GPU]}}
+    )
+    (first, primary), (second, gpu) = pool_settings(settings.local)
+    assert (first, primary.base_url, primary.max_parallel) == (
+        "localhost:1234",
+        "http://localhost:1234/v1",
+        2,
+    )
+    assert (second, gpu.base_url, gpu.model, gpu.api_key, gpu.max_parallel) == (
+        "gpu-box",
+        "http://192.168.1.20:1234/v1",
+        "qwen",  # no model of its own: it serves local.model
+        "",  # the primary's key is not sent to another server
+        4,
+    )
+    assert primary.endpoints == () and gpu.endpoints == ()

@@ -8,6 +8,7 @@ cancels the task that started the progress.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 import uuid
@@ -18,20 +19,23 @@ from ladder_lsp.lsp.session import LadderServer
 
 log = logging.getLogger(__name__)
 PROGRESS_CREATE_TIMEOUT = 5.0
+EARLY_REPORTS = 8  # reports made before `begin` that are sent after it, the latest ones
 
 
 class Progress:
     """Work-done progress when the client supports it; cancelling it cancels the run.
 
     `start` does not wait for the client to accept the token: the run starts at once and the
-    progress begins when the client's reply arrives (with the latest message reported so far),
-    so the round trip is never on a run's critical path. A run that ends first shows none.
+    progress begins when the client's reply arrives, followed by the latest reports made
+    meanwhile, so the round trip is never on a run's critical path. A run that ends first
+    shows none.
     """
 
     def __init__(self, ls: LadderServer) -> None:
         self._ls = ls
         self._token: str | None = None
-        self._latest = "starting"
+        # the latest reports made before the client accepted the token
+        self._early: collections.deque[str] = collections.deque(maxlen=EARLY_REPORTS)
         self._ended = False
         self._started = time.monotonic()
 
@@ -66,14 +70,20 @@ class Progress:
             future.add_done_callback(
                 lambda f: loop.call_soon_threadsafe(task.cancel) if f.cancelled() else None
             )
+        early = list(self._early)
+        self._early.clear()
+        first = early.pop(0) if early else "starting"
         ls.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message=self._latest)
+            token, types.WorkDoneProgressBegin(title=title, cancellable=True, message=first)
         )
         self._token = token
+        for message in early:  # the steps the user would have seen (an escalation…)
+            self.report(message)
 
     def report(self, message: str) -> None:
-        self._latest = message
-        if self._token is not None:
+        if self._token is None:
+            self._early.append(message)
+        else:
             self._ls.work_done_progress.report(
                 self._token, types.WorkDoneProgressReport(message=message)
             )

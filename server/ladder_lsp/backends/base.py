@@ -62,6 +62,7 @@ class Completion:
     finish_reason: str  # "stop" | "length" | other server-provided reasons
     model: str
     usage: Usage
+    endpoint: str = ""  # which server of the local pool answered ("" for other backends)
 
 
 @attrs.frozen
@@ -99,10 +100,12 @@ class BackendError(Exception):
 
 @attrs.frozen
 class StreamEvent:
-    """Progress from a running completion: text deltas, or a status line ("loading model…")."""
+    """Progress from a running completion: text deltas, or a status line ("loading model…");
+    `restart`: the answer starts again from scratch (re-sent to another server)."""
 
     text: str = ""
     status: str = ""
+    restart: bool = False
 
 
 OnEvent = Callable[[StreamEvent], None]
@@ -121,12 +124,20 @@ class Backend(Protocol):
 
 
 class LocalServer(Backend, Protocol):
-    """The local tier's server (`OpenAICompatBackend`): a backend that also says whether it
-    answers, which model it serves and that model's context window."""
+    """The local tier (`pool.LocalPool` of `OpenAICompatBackend`s): a backend that also says
+    whether it answers, which model it serves and that model's context window."""
 
     settings: LocalSettings
-    reachable: bool | None  # None: not asked yet
-    problem: str  # why it could not be used last time, for messages
+
+    @property
+    def reachable(self) -> bool | None:
+        """Whether it answered last time (None: not asked yet)."""
+        ...
+
+    @property
+    def problem(self) -> str:
+        """Why it could not be used last time, for messages."""
+        ...
 
     async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]: ...
 

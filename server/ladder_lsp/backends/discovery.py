@@ -124,6 +124,10 @@ class ModelDiscovery:
             )
         return [ModelInfo(id=str(m.get("id", ""))) for m in listed if m.get("id")]
 
+    def cached_models(self) -> list[ModelInfo] | None:
+        """The models last listed, without I/O (None: not known)."""
+        return self._models
+
     async def probe(self) -> None:
         """Refresh reachability (and the model list); failures are kept in `problem`."""
         try:

@@ -1,7 +1,7 @@
 """The one place that builds backends, so an Engine can be given others (tests give it
 in-process fakes: tests/fakes/backends.py).
 
-`Backends` builds the real ones: the local server over one shared keep-alive HTTP client,
+`Backends` builds the real ones: the local pool over one shared keep-alive HTTP client,
 Claude through its SDK (imported on first use: the SDK alone costs seconds at start), and the
 embedded llama.cpp engine when a GGUF file is found.
 """
@@ -12,13 +12,13 @@ from typing import Protocol
 
 from ladder_lsp.backends.base import Backend, LocalServer
 from ladder_lsp.backends.discovery import SharedClient
-from ladder_lsp.backends.openai_compat import OpenAICompatBackend
+from ladder_lsp.backends.pool import LocalPool
 from ladder_lsp.settings import ClaudeSettings, LocalSettings
 
 
 class BackendFactory(Protocol):
     def local(self, settings: LocalSettings) -> LocalServer:
-        """The configured local server (no I/O until it is used)."""
+        """The local tier: the pool of configured servers (no I/O until it is used)."""
         ...
 
     def claude(self, settings: ClaudeSettings, api_key: str) -> Backend: ...
@@ -37,7 +37,7 @@ class Backends:
         self._http = SharedClient()
 
     def local(self, settings: LocalSettings) -> LocalServer:
-        return OpenAICompatBackend(settings, self._http)
+        return LocalPool(settings, self._http)
 
     def claude(self, settings: ClaudeSettings, api_key: str) -> Backend:
         from ladder_lsp.backends.anthropic import ClaudeBackend

@@ -31,6 +31,8 @@ class ProgressMeter:
 
     def __call__(self, event: StreamEvent) -> None:
         now = time.monotonic()
+        if event.restart:
+            self.tokens, self._first, self.rate = 0, None, 0.0
         if event.status:
             self._report(f"{self.label} · {event.status}")
             return

@@ -67,15 +67,24 @@ def make_workspace(root: Path) -> Path:
 
 def function_of(request: dict[str, Any]) -> str:
     """The name of the function a chat request asks about."""
-    match = _DEF.search(_code(request))
+    return function_in(request["messages"][-1]["content"])
+
+
+def function_in(prompt: str) -> str:
+    match = _DEF.search(code_in(prompt))
     return match["name"] if match else ""
 
 
-def _code(request: dict[str, Any]) -> str:
-    prompt = request["messages"][-1]["content"]
+def code_in(prompt: str) -> str:
+    """The code a prompt asks about."""
     found = _CODE.search(prompt)
     assert found, prompt
     return found["code"]
+
+
+def documented_answer(prompt: str) -> str:
+    """A good model's answer to a docstring prompt: the function, documented, fenced."""
+    return f"```python\n{documented(code_in(prompt), function_in(prompt))}\n```"
 
 
 def documented(code: str, name: str) -> str:
@@ -88,9 +97,8 @@ def documented(code: str, name: str) -> str:
 
 def docstring_reply(request: dict[str, Any], **timing: float) -> Reply:
     """What a good model answers: the function it was sent, documented."""
-    code = _code(request)
-    name = function_of(request)
-    return Reply(f"```python\n{documented(code, name)}\n```", **timing)  # type: ignore[arg-type]
+    answer = documented_answer(request["messages"][-1]["content"])
+    return Reply(answer, **timing)  # type: ignore[arg-type]
 
 
 def expected(rel: str, skip: frozenset[str] = frozenset()) -> str:

@@ -14,7 +14,14 @@ from ladder_lsp.engine.jobs.job import Job
 from ladder_lsp.engine.jobs.runner import UnitResult, tier_label
 from ladder_lsp.store.pricing import cost
 
-FAILED = ("failed", "rejected", "cancelled")
+NOT_DONE = (
+    "failed",
+    "unchanged",
+    "blocked",
+    "stale",
+    "refused",
+    "no-answer",
+)  # a unit's job undone
 
 
 def unit_rows(
@@ -62,7 +69,7 @@ def _status(result: UnitResult, delivery: str) -> str:
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     spent = sum(r["costUsd"] for r in rows)
     all_claude = sum(r["allClaudeUsd"] for r in rows)
-    failed = [r["id"] for r in rows if r["status"] in ("failed", "blocked", "stale")]
+    failed = [r["id"] for r in rows if r["status"] in NOT_DONE]
     return {
         "units": len(rows),
         "failed": failed,
@@ -82,7 +89,7 @@ def as_text(job: Job, rows: list[dict[str, Any]]) -> str:
             f"  {r['status']:<9} {r['id']:<32} {r['tier']:<6} {r['member'] or '-':<24} "
             f"{r['seconds']:>6.1f}s {r['tokens']:>6} tok ${r['costUsd']:.4f}"
         )
-        if r["status"] in ("failed", "blocked", "stale"):
+        if r["status"] in NOT_DONE:
             lines.append(f"            {r['message']}")
     lines.append(_total_line(t))
     return "\n".join(lines) + "\n"
@@ -112,7 +119,7 @@ def as_markdown(job: Job, rows: list[dict[str, Any]]) -> str:
             f"{r['seconds']:.1f} | {r['tokens']} | ${r['costUsd']:.4f} |"
         )
     out += ["", _total_line(t) + "."]
-    failed = [r for r in rows if r["status"] in ("failed", "blocked", "stale")]
+    failed = [r for r in rows if r["status"] in NOT_DONE]
     if failed:
         out += ["", "## Left unchanged", ""]
         out += [f"- `{r['id']}`: {r['message']}" for r in failed]

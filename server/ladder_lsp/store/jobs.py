@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ladder_lsp.store.ledger import default_path
+from ladder_lsp.store.ledger import connect, default_path
 
 if TYPE_CHECKING:
     from ladder_lsp.settings import Settings
@@ -67,15 +67,7 @@ class JobJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error:
-            self._db.close()
-            raise
+        self._db = connect(path, SCHEMA)
 
     @classmethod
     def open(cls, settings: Settings) -> JobJournal | None:

@@ -25,6 +25,34 @@ ACTIONS = ("refactor", "docstring", "fix", "tests", "edit")
 RUNNABLE = ("refactor", "docstring", "fix", "edit")  # `tests` writes another file: not yet
 
 
+# The plan file's shape as JSON Schema: what a planner with tool use must answer (the checks
+# below hold for every plan, however it was made).
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "goal": {"type": "string"},
+        "units": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "path": {"type": "string", "description": "workspace-relative"},
+                    "symbol": {"type": "string", "description": "a definition, e.g. Cart.total"},
+                    "lines": {"type": "array", "items": {"type": "integer"}, "minItems": 2,
+                              "maxItems": 2, "description": "[first, last], 1-based"},
+                    "action": {"type": "string", "enum": list(RUNNABLE)},
+                    "instruction": {"type": "string"},
+                    "dependsOn": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["id", "path", "action"],
+            },
+        },
+    },
+    "required": ["goal", "units"],
+}  # fmt: skip
+
+
 class PlanError(Exception):
     """The plan cannot run; the message says which unit and why."""
 

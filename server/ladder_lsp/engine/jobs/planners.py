@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING
 from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.python.outline import outline
 from ladder_lsp.analysis.text import split_lines
-from ladder_lsp.backends.base import BackendError, ChatRequest, StreamEvent, Tier
+from ladder_lsp.backends.base import AnswerTool, BackendError, ChatRequest, StreamEvent, Tier
 from ladder_lsp.engine import routing
-from ladder_lsp.engine.jobs.plan import ACTIONS, RUNNABLE, Plan, PlanError, Unit, parse_plan
+from ladder_lsp.engine.jobs.plan import (
+    ACTIONS,
+    PLAN_SCHEMA,
+    RUNNABLE,
+    Plan,
+    PlanError,
+    Unit,
+    parse_plan,
+)
 from ladder_lsp.engine.jobs.scope import outline_of
 from ladder_lsp.engine.run_types import Report
 from ladder_lsp.pipeline.fences import fenced_blocks
@@ -41,6 +49,8 @@ PLAN_SYSTEM = (
     "Units of one file must not overlap. Prefer one unit per function or method. Use only "
     "paths and definitions from the outline; a file marked localOnly gets whole-file units."
 )
+
+PLAN_TOOL = AnswerTool("plan", "The job's plan: its units of work.", json.dumps(PLAN_SCHEMA))
 
 
 def builtin_plan(
@@ -94,6 +104,7 @@ async def make_plan(
         user=f"Job: {instruction}\n\nOutline of the scope (JSON):\n{json.dumps(scope)}",
         max_tokens=4096,
         temperature=0.0,
+        tool=PLAN_TOOL,  # Claude answers through tool use; the local model as JSON text
     )
     report(f"planning with {tier.label}")
 

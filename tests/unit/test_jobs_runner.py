@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from ladder_lsp.analysis.text import split_lines
@@ -18,8 +19,10 @@ from ladder_lsp.engine.jobs.merge import FileChange, FileText
 from ladder_lsp.engine.jobs.runner import UnitResult
 from ladder_lsp.settings import Settings, merge_raw, parse_settings
 from ladder_lsp.store.jobs import JobJournal
+from ladder_lsp.store.ledger import Ledger
 from tests.e2e.job_workspace import PLAN, documented_answer, expected, function_in, make_workspace
 from tests.fakes.backends import FakeBackend, FakeBackends, FakeLocalServer
+from tests.unit.conftest import rows
 
 KEY = "sk-ant-test-key-0123456789"
 
@@ -170,3 +173,40 @@ async def test_resuming_runs_only_what_the_journal_lacks(tmp_path: Path) -> None
     assert sorted(again.asked) == ["clamp", "count", "slug", "total"]
     assert UnitResult.from_json(first["tax"].to_json()) == first["tax"]
     assert results["tax"] == first["tax"]
+
+
+async def test_a_local_only_file_never_escalates(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path)
+    local = DocumentingLocal(bad=frozenset({"slug", "net"}))
+    claude = ClaudeDocumenting(Tier.CLAUDE, model="claude-sonnet-4-5")
+    the_settings = settings(claude={"apiKey": KEY}, routing={"escalateOnFailure": True},
+                            privacy={"localOnly": ["**/util.py"]})  # fmt: skip
+    _job, results, _ = await run_job(ws, PLAN, local, the_settings, claude)
+    assert [function_in(r.user) for r in claude.requests] == ["net"]
+    assert results["slug"].outcome.status != "edit" and not results["slug"].escalated
+    assert local.asked.count("slug") == 2, "the local retry, then no Claude"
+
+
+async def test_delivery_blocks_a_planted_key_and_records_a_row_per_unit(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    secret = "sk-ant-api03-" + "x" * 40
+
+    class Leaky(DocumentingLocal):
+        async def complete(self, request: ChatRequest, on_event: OnEvent) -> Completion:
+            done = await super().complete(request, on_event)
+            if function_in(request.user) == "tax":
+                return attrs.evolve(done, text=done.text.replace("Document", secret))
+            return done
+
+    job, results, _ = await run_job(ws, PLAN, Leaky(), settings())
+    sink = Collect()
+    delivered = await deliver_job(job.units, job.files, results, sink, settings=settings(),
+                                  secrets=(secret,), ledger=ledger)  # fmt: skip
+    assert delivered.units["tax"] is Disposition.BLOCKED
+    assert delivered.units["net"] is Disposition.APPLIED
+    tax = next(c for c in sink.changes if c.file.path.name == "tax.py")
+    assert secret not in "".join(tax.new_lines) and [u.unit_id for u in tax.units] == ["net"]
+    assert [r["delivery"] for r in rows(ledger)].count("applied") == 5
+    assert len(rows(ledger)) == 6

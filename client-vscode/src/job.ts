@@ -44,8 +44,13 @@ export function jobMiddleware(run: RunServerCommand) {
     next: (command: string, args: unknown[]) => unknown,
   ): unknown => {
     if (command !== JOB_COMMAND) return next(command, args);
-    const first = (args[0] ?? {}) as { instruction?: unknown; plan?: unknown; paths?: unknown };
-    if (first.instruction || first.plan) return next(command, args);
+    const first = (args[0] ?? {}) as {
+      instruction?: unknown;
+      plan?: unknown;
+      resume?: unknown;
+      paths?: unknown;
+    };
+    if (first.instruction || first.plan || first.resume) return next(command, args);
     const paths = Array.isArray(first.paths)
       ? first.paths.filter((p): p is string => typeof p === 'string')
       : [];

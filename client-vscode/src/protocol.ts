@@ -91,6 +91,8 @@ export interface JobArgs {
   paths?: string[];
   plan?: unknown;
   dryRun?: boolean;
+  /** A job id: run what is left of that job. */
+  resume?: string;
 }
 
 /** A dry run's plan: `raw` goes back to the server unchanged to run exactly what was shown. */

@@ -162,3 +162,10 @@ async def test_cancel_mid_job_applies_nothing(
     assert result["reason"] == "cancelled"
     assert editor.applied == []
     assert all(editor.docs[uri].text == FILES[rel] for rel, uri in uris.items())
+    # the five finished units are in the journal: resuming asks the model for the sixth only
+    fake_local.responder = docstring_reply
+    asked = len(fake_local.chat_requests())
+    resumed = await editor.command("ladder.job", {"resume": result["job"]})
+    assert [function_of(r) for r in fake_local.chat_requests()[asked:]] == ["slug"]
+    assert resumed["applied"] is True and resumed["summary"]["failed"] == []
+    assert all(editor.docs[uri].text == expected(rel) for rel, uri in uris.items())

@@ -3,7 +3,8 @@ its results as ONE WorkspaceEdit (one TextDocumentEdit per file, the open docume
 versions, a change annotation per unit: "Cart.total · docstring · local"), and its report as
 a Markdown document (showDocument).
 
-Arguments: `{"instruction", "paths"?, "plan"?, "dryRun"?}`; the dry run answers the plan
+Arguments: `{"instruction", "paths"?, "plan"?, "dryRun"?, "resume"?}` (a job id: what is left
+of a job the journal holds, e.g. after the editor closed mid-job); the dry run answers the plan
 without running anything (the VS Code client shows it for confirmation). Cancelling (progress
 or `$/cancelRequest`) stops every unit and applies nothing. A file the user changed while the
 job ran is left out of the edit and reported.
@@ -65,10 +66,14 @@ def _arguments(args: Any) -> dict[str, Any] | str:
         return "ladder.job: instruction must be a string"
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         return "ladder.job: paths must be a list of strings"
-    if not instruction.strip() and args.get("plan") is None:
+    resume = args.get("resume") or ""
+    if not isinstance(resume, str):
+        return "ladder.job: resume must be a job id"
+    if not instruction.strip() and args.get("plan") is None and not resume:
         return "ladder.job needs an instruction (or a plan)"
     return {"instruction": instruction, "paths": [path_of(p) for p in paths],
-            "plan": args.get("plan"), "dryRun": bool(args.get("dryRun"))}  # fmt: skip
+            "plan": args.get("plan"), "dryRun": bool(args.get("dryRun")),
+            "resume": resume}  # fmt: skip
 
 
 def _root(ls: LadderServer) -> Path | None:
@@ -103,13 +108,24 @@ async def _job(ls: LadderServer, raw: Any) -> dict[str, Any]:
     root = _root(ls)
     if root is None:
         return _refuse(ls, "ladder.job needs a workspace folder")
-    engine = ls.engine
     journal = None if args["dryRun"] else await asyncio.to_thread(JobJournal.open, ls.settings)
+    try:
+        return await _run_job(ls, args, root, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+async def _run_job(
+    ls: LadderServer, args: dict[str, Any], root: Path, journal: JobJournal | None
+) -> dict[str, Any]:
+    engine = ls.engine
     progress = await Progress.start(ls, "Ladder: job")
     try:
         the_job = await jobs.prepare(
             engine, journal, root=root, load=lambda p: _load(ls, p), report=progress.report,
             instruction=args["instruction"], patterns=args["paths"], plan_data=args["plan"],
+            resume=args["resume"],
         )  # fmt: skip
     except jobs.JobError as exc:
         progress.end("Refused")
@@ -129,9 +145,6 @@ async def _job(ls: LadderServer, raw: Any) -> dict[str, Any]:
         cancelled = "Ladder: job cancelled; nothing applied."
         ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, cancelled))
         return {"applied": False, "job": the_job.id, "reason": "cancelled"}
-    finally:
-        if journal is not None:
-            journal.close()
     progress.end("Delivering")
     delivered = await deliver_job(
         the_job.units, the_job.files, results, EditorJobSink(ls),
@@ -142,11 +155,13 @@ async def _job(ls: LadderServer, raw: Any) -> dict[str, Any]:
         engine.settings.claude.model,
     )  # fmt: skip
     summary = totals(rows)
+    applied = any(d.applied for d in delivered.files.values())
+    await jobs.set_state(journal, the_job, "applied" if applied else "done")
     report = ls.redact(as_markdown(the_job, rows))
     await show_markdown(ls, f"job-{the_job.id}", report, fallback=_one_line(summary))
     ls.send_status()
     result: dict[str, Any] = {
-        "applied": any(d.applied for d in delivered.files.values()),
+        "applied": applied,
         "job": the_job.id,
         "units": rows,
         "summary": summary,

@@ -194,3 +194,23 @@ def test_resume_after_a_killed_process_runs_only_what_is_left(
     assert sorted(again) == ["clamp", "slug"]
     assert texts(ws) == {rel: expected(rel) for rel in FILES}
     assert "(done earlier)" in resumed.stdout
+
+
+def test_a_file_changed_on_disk_during_the_job_is_skipped_and_reported(
+    ws: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    edited = "# edited by someone else\n" + FILES["shop/util.py"]
+
+    def answer(request: dict[str, Any]) -> Reply:
+        if function_of(request) == "slug":
+            (ws / "shop/util.py").write_text(edited)
+        return docstring_reply(request)
+
+    fake_local.responder = answer
+    proc = ladder_job(fake_local, ws, tmp_path, "--plan", "plan.json", "--apply")
+    assert proc.returncode == 2, proc.stderr
+    assert (ws / "shop/util.py").read_text() == edited
+    assert (ws / "shop/tax.py").read_text() == expected("shop/tax.py")
+    assert "util.py changed on disk during the job; skipped." in proc.stderr
+    stale = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("stale")]
+    assert len(stale) == 2, proc.stdout

@@ -38,7 +38,7 @@ from ladder_lsp.pipeline.fences import fenced_blocks
 if TYPE_CHECKING:
     from ladder_lsp.engine.engine import Engine
 
-_DOCSTRINGS = re.compile(r"\b(add|write|document)\b.*\bdocstrings?\b|\bdocument\b", re.I)
+_DOCSTRINGS = re.compile(r"^\s*(add|write|generate)\b.*\bdocstrings?\b", re.I)
 PLAN_SYSTEM = (
     "You split a refactoring job over a codebase into independent units of work for small "
     "local models. Answer with one JSON object only, no prose: "
@@ -88,7 +88,7 @@ async def make_plan(
     report: Report,
 ) -> Plan:
     """Built-in verb, else Claude when it may be used, else the local model."""
-    plan = builtin_plan(instruction, root, files, read)
+    plan = await asyncio.to_thread(builtin_plan, instruction, root, files, read)  # parses
     if plan is not None:
         if not plan.units:
             raise PlanError(f"nothing to do: no unit in scope needs it ({instruction!r})")

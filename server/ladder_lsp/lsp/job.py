@@ -111,6 +111,11 @@ async def _job(ls: LadderServer, raw: Any) -> dict[str, Any]:
     journal = None if args["dryRun"] else await asyncio.to_thread(JobJournal.open, ls.settings)
     try:
         return await _run_job(ls, args, root, journal)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("job failed")
+        return _refuse(ls, "internal error in the job; nothing was changed (details in the log)")
     finally:
         if journal is not None:
             journal.close()

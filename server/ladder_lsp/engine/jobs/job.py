@@ -10,7 +10,9 @@ file run again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +28,8 @@ from ladder_lsp.engine.jobs.runner import JobRun, UnitResult, job_slots
 from ladder_lsp.engine.jobs.scope import ScopeError, files_in_scope
 from ladder_lsp.engine.run_types import Report
 from ladder_lsp.store.jobs import JobJournal, text_hash
+
+log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
@@ -93,13 +97,11 @@ async def prepare(
         stale = [uid for uid in finished if _path_of(plan, uid) not in _same(record.hashes, hashes)]
         for uid in stale:
             finished.pop(uid)
-        await asyncio.to_thread(journal.forget_units, job_id, stale)
-        await asyncio.to_thread(journal.set_hashes, job_id, hashes)
-        await asyncio.to_thread(journal.set_state, job_id, "running")
+        await _quietly(journal.forget_units, job_id, stale)
+        await _quietly(journal.set_hashes, job_id, hashes)
+        await _quietly(journal.set_state, job_id, "running")
     elif journal is not None:
-        await asyncio.to_thread(
-            journal.create, job_id, str(root), plan.goal, plan.to_json(), hashes
-        )
+        await _quietly(journal.create, job_id, str(root), plan.goal, plan.to_json(), hashes)
     return Job(job_id, root, plan, tuple(units), files, finished)
 
 
@@ -138,7 +140,7 @@ async def run(
 
     async def journal_unit(result: UnitResult) -> None:
         if journal is not None:
-            await asyncio.to_thread(journal.save_unit, job.id, result.id, result.to_json())
+            await _quietly(journal.save_unit, job.id, result.id, result.to_json())
 
     runner = JobRun(
         engine,
@@ -155,7 +157,15 @@ async def run(
 
 async def set_state(journal: JobJournal | None, job: Job, state: str) -> None:
     if journal is not None:
-        await asyncio.to_thread(journal.set_state, job.id, state)
+        await _quietly(journal.set_state, job.id, state)
+
+
+async def _quietly(write: Callable[..., None], *args: Any) -> None:
+    """A journal write off the loop; bookkeeping never fails the job (only its resume)."""
+    try:
+        await asyncio.to_thread(write, *args)
+    except sqlite3.Error:
+        log.exception("the job journal could not record %s", write.__name__)
 
 
 def plan_summary(job: Job) -> dict[str, Any]:

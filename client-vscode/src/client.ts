@@ -9,6 +9,7 @@ import {
   State,
   type ErrorHandler,
 } from 'vscode-languageclient/node';
+import { jobMiddleware } from './job';
 import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
 import { STATUS_NOTIFICATION, type ServerCommands } from './protocol';
 import { getClaudeKey, serverEnv } from './secrets';
@@ -114,7 +115,10 @@ export class LadderClient {
         documentSelector: [...DOCUMENT_SELECTOR],
         initializationOptions: initializationOptions(vscode.getConfiguration('ladder')),
         synchronize: { configurationSection: 'ladder' },
-        middleware: { workspace: { configuration: configurationMiddleware } },
+        middleware: {
+          workspace: { configuration: configurationMiddleware },
+          executeCommand: jobMiddleware(this.executeCommand),
+        },
         outputChannel: this.output,
         // The server itself tells the user what went wrong (window/showMessage).
         revealOutputChannelOn: RevealOutputChannelOn.Never,

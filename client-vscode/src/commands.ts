@@ -4,6 +4,7 @@
 import type { Disposable, OutputChannel, SecretStorage } from 'vscode';
 import type { LadderClient } from './client';
 import { runDoctor } from './doctor';
+import { runJob } from './job';
 import { selectLocalModel } from './models';
 import { askForClaudeKey, clearClaudeKey } from './secrets';
 import { showUsage } from './usage';
@@ -16,6 +17,7 @@ export const COMMANDS = [
   { id: 'ladder.setClaudeKey', title: 'Set Claude API Key' },
   { id: 'ladder.clearClaudeKey', title: 'Clear Claude API Key' },
   { id: 'ladder.runDoctor', title: 'Run Doctor' },
+  { id: 'ladder.runJob', title: 'Run Workspace Job' },
   { id: 'ladder.showCommands', title: 'Show Commands' },
 ] as const;
 
@@ -53,6 +55,9 @@ export function registerCommands(
       void ((await runDoctor(server, env, output))
         ? vscode.showInformationMessage('Ladder doctor: at least one tier can serve.')
         : vscode.showWarningMessage('Ladder doctor found problems: see the Ladder output.'));
+    },
+    'ladder.runJob': async () => {
+      await runJob(ladder.executeCommand);
     },
     'ladder.showCommands': showCommands,
   };

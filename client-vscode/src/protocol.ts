@@ -83,12 +83,33 @@ export interface DayTier extends TierTotals {
   claudeTokens: number;
 }
 
+export const JOB_COMMAND = 'ladder.job';
+
+/** The argument of `ladder.job`: an instruction (planned by the server) or a plan, and scope. */
+export interface JobArgs {
+  instruction?: string;
+  paths?: string[];
+  plan?: unknown;
+  dryRun?: boolean;
+  /** A job id: run what is left of that job. */
+  resume?: string;
+}
+
+/** A dry run's plan: `raw` goes back to the server unchanged to run exactly what was shown. */
+export interface JobPlan {
+  raw: unknown;
+  goal: string;
+  units: { id: string; path: string; action: string; where: string }[];
+  files: string[];
+}
+
 /** The server commands the extension runs: their arguments and what they return. */
 export interface ServerCommands {
   'ladder.status': { args: []; result: LadderStatus };
   'ladder.models': { args: []; result: LocalModel[] };
   'ladder.selectModel': { args: [modelId: string]; result: SelectedModel };
   'ladder.usage': { args: []; result: UsageReport };
+  'ladder.job': { args: [JobArgs]; result: unknown };
 }
 
 /** A payload as it arrives: any field may be missing (absent, or mistyped and dropped). */
@@ -190,5 +211,32 @@ export function readUsage(payload: unknown): Result<'ladder.usage'> {
     savedUsd: asNumber(usage.savedUsd),
     localShare: asNumber(usage.localShare),
     deliveries: counts(usage.deliveries),
+  };
+}
+
+/** A `ladder.job` dry run's answer; undefined when it holds no plan (the server refused). */
+export function readJobPlan(payload: unknown): JobPlan | undefined {
+  const answer = asObject(payload);
+  const plan = asObject(answer.plan);
+  if (!Array.isArray(plan.units)) return undefined;
+  const units =
+    list(plan.units, (entry) => {
+      const unit = asObject(entry);
+      const lines = Array.isArray(unit.lines) ? unit.lines.map(asNumber) : [];
+      const where =
+        asString(unit.symbol) ??
+        (lines.length === 2 ? `lines ${lines[0]}-${lines[1]}` : 'whole file');
+      return {
+        id: asString(unit.id) ?? '?',
+        path: asString(unit.path) ?? '?',
+        action: asString(unit.action) ?? '?',
+        where,
+      };
+    }) ?? [];
+  return {
+    raw: answer.plan,
+    goal: asString(plan.goal) ?? '',
+    units,
+    files: list(answer.files, asString) ?? [],
   };
 }

@@ -49,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
         help="a diagnostic message for `fix` (repeatable)",
     )
     _settings_args(run)
+    job = sub.add_parser("job", help="run a workspace job: a plan of units over many files")
+    job.add_argument(
+        "words",
+        nargs="*",
+        metavar="INSTRUCTION [PATH|GLOB ...]",
+        help="what to do, then files, folders or globs (default: the working directory)",
+    )
+    job.add_argument("--plan", help="a plan file (JSON); the instruction may then be omitted")
+    job.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    job.add_argument("--apply", action="store_true", help="write the changed files")
+    job.add_argument("--resume", metavar="JOB_ID", help="run what is left of an earlier job")
+    job.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _settings_args(job)
     usage = sub.add_parser("usage", help="print the usage ledger summary")
     _settings_args(usage)
     schema = sub.add_parser("settings-schema", help="print the settings schema as JSON")
@@ -87,7 +100,7 @@ def load_cli_settings(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    cli_command = args.cmd in ("doctor", "run", "usage")
+    cli_command = args.cmd in ("doctor", "run", "usage", "job")
     level = (args.log_level or ("WARNING" if cli_command else "INFO")).upper()
     logging.basicConfig(stream=sys.stderr, level=level, format=LOG_FORMAT)
     if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
@@ -100,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "languages":
         print(json.dumps({"languages": list(served_languages())}, indent=2))
         return 0
+    if args.cmd == "job":
+        from ladder_lsp import cli_job
+
+        return cli_job.main(args, load_cli_settings(args))
     if cli_command:
         from ladder_lsp import cli
 

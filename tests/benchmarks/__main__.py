@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import code_action, e2e, fanout, startup, streaming
+from . import code_action, e2e, fanout, jobs, startup, streaming
 from .session import Bench, make_bench
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Section, float]] = {
     "e2e_fake": (e2e.run_fakes, 600),
     "streaming": (streaming.run, 300),
     "fanout": (fanout.run, 300),
+    "jobs": (jobs.run, 300),
     "e2e_llama": (e2e.run_llama, 2400),
 }
 
@@ -256,7 +257,23 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
         rows.append(
             _row(figure, measured, target, fan["ratio"] <= 2.3 and fan["merged_edit_correct"])
         )
+    rows.extend(_job_rows(figures.get("jobs")))
     return rows
+
+
+def _job_rows(job: dict[str, Any] | None) -> list[Row]:
+    figure, target = "job 12 units / 4 files, 4 slots vs 1", "≤ 0.35×"
+    absent = _absent(figure, target, job)
+    if absent:
+        return [absent]
+    assert job is not None
+    measured = (
+        f"{job['ratio']:.2f}× ({job['slots_4']['p50_ms']:.0f} vs {job['slots_1']['p50_ms']:.0f}"
+        f" ms; cost ${job['cost_usd']:.4f} = {job['cost_ratio_vs_all_claude']}× all-Claude "
+        f"${job['all_claude_usd']:.4f}{'' if job['merged_files_correct'] else ', MERGE WRONG'})"
+    )
+    met = job["ratio"] <= 0.35 and job["merged_files_correct"]
+    return [_row(figure, measured, target, met)]
 
 
 def table(rows: list[Row]) -> str:
@@ -444,6 +461,7 @@ _ROW_SECTIONS = {
     "start": "startup",
     "idle RSS": "startup",
     "fan-out": "fanout",
+    "job ": "jobs",
 }
 
 

@@ -222,7 +222,11 @@ class Editor:
             version = change.text_document.version
             if version is not None and version != doc.version:
                 return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale")
-            edits = [e for e in change.edits if isinstance(e, types.TextEdit)]
+            edits = [  # an annotated edit is applied as VS Code does: like a plain one
+                types.TextEdit(e.range, e.new_text)
+                for e in change.edits
+                if isinstance(e, (types.TextEdit, types.AnnotatedTextEdit))
+            ]
             self._apply(doc, edits)
         for uri, edits in (edit.changes or {}).items():
             self._apply(self.docs[uri], list(edits))

@@ -59,6 +59,7 @@ class ClaudeReply(ReplyBase):
     output: piece count); cache numbers default to 0."""
 
     stop_reason: str = "end_turn"
+    tool: str = ""  # answer as a call of this tool: the text is its input, as JSON
     input_tokens: int | None = None
     output_tokens: int | None = None
     cache_creation_input_tokens: int = 0
@@ -213,15 +214,25 @@ class FakeAnthropic(Scripted[ClaudeReply], FakeServer):
             "stop_sequence": None,
             "usage": usage,
         }
+        stop = "tool_use" if reply.tool else reply.stop_reason
+        block = (
+            {"type": "tool_use", "id": f"toolu_fake{rid}", "name": reply.tool, "input": {}}
+            if reply.tool
+            else {"type": "text", "text": ""}
+        )
         run_reply(
             ex,
             reply,
             stream=body.get("stream") is True,
-            fmt=_stream_format(message, reply.stop_reason),
+            fmt=_stream_format(message, stop, block),
             whole=lambda: {
                 **message,
-                "content": [{"type": "text", "text": reply.full_text}],
-                "stop_reason": reply.stop_reason,
+                "content": [
+                    {**block, "input": json.loads(reply.full_text)}
+                    if reply.tool
+                    else {"type": "text", "text": reply.full_text}
+                ],
+                "stop_reason": stop,
             },
             error_body=error_body,
             headers=headers,
@@ -246,8 +257,12 @@ def _estimate(body: Any) -> int:
     return max(1, len(json.dumps([body.get("system"), body.get("messages")])) // 4)
 
 
-def _stream_format(message: dict[str, Any], stop_reason: str) -> StreamFormat:
-    """The Messages event sequence around one text block."""
+def _stream_format(
+    message: dict[str, Any], stop_reason: str, block: dict[str, Any]
+) -> StreamFormat:
+    """The Messages event sequence around one text block (or one tool call's input JSON)."""
+    delta_type, field = ("input_json_delta", "partial_json") if block["type"] == "tool_use" else (
+        "text_delta", "text")  # fmt: skip
     start_usage = {**message["usage"], "output_tokens": 1}
     return StreamFormat(
         head=[
@@ -259,7 +274,7 @@ def _stream_format(message: dict[str, Any], stop_reason: str) -> StreamFormat:
                 {
                     "type": "content_block_start",
                     "index": 0,
-                    "content_block": {"type": "text", "text": ""},
+                    "content_block": block,
                 },
                 "content_block_start",
             ),
@@ -269,7 +284,7 @@ def _stream_format(message: dict[str, Any], stop_reason: str) -> StreamFormat:
             {
                 "type": "content_block_delta",
                 "index": 0,
-                "delta": {"type": "text_delta", "text": text},
+                "delta": {"type": delta_type, field: text},
             },
             "content_block_delta",
         ),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import time
@@ -47,7 +48,12 @@ TOTAL_DEADLINE_SECONDS = 300.0
 MAX_RETRY_WAIT = 5.0  # seconds; Claude asking for longer: tell the user and let routing decide
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})  # and every 5xx
-STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "stop",
+    "max_tokens": "length",
+}
 DEFAULT_ENDPOINT = "https://api.anthropic.com"
 
 
@@ -150,11 +156,20 @@ class ClaudeBackend:
         cap = answer_cap(request.max_tokens)  # Claude honours max_tokens; a proxy may not
         received = 0
         parts: list[str] = []
+        tools: dict[str, Any] = {}
+        if request.tool is not None:
+            tool = request.tool
+            tools = {
+                "tools": [{"name": tool.name, "description": tool.description,
+                           "input_schema": json.loads(tool.schema)}],
+                "tool_choice": {"type": "tool", "name": tool.name},
+            }  # fmt: skip
         async with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=request.max_tokens,
             system=system,
             messages=[{"role": "user", "content": request.user}],
+            **tools,
         ) as stream:
             seen.started = True  # Claude answered 200: from here on a failure is a cut stream
             async for event in stream:
@@ -178,7 +193,11 @@ class ClaudeBackend:
                 )
             message = await stream.get_final_message()
         usage = message.usage
-        text = "".join(block.text for block in message.content if block.type == "text")
+        text = "".join(
+            block.text if block.type == "text" else json.dumps(block.input)
+            for block in message.content
+            if block.type == "text" or (block.type == "tool_use" and request.tool is not None)
+        )
         return Completion(
             text=text,
             finish_reason=STOP_REASONS.get(str(message.stop_reason), str(message.stop_reason)),

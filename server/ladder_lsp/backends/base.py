@@ -39,6 +39,18 @@ class Tier(str, enum.Enum):
 
 
 @attrs.frozen
+class AnswerTool:
+    """Structured output: the answer is one call of this tool, its input a JSON object that
+    `schema` (JSON Schema, as text) describes. A backend that has tool use forces the call
+    and answers its input as JSON text; one that has not answers as usual (the prompt asks
+    for the same JSON)."""
+
+    name: str
+    description: str
+    schema: str
+
+
+@attrs.frozen
 class ChatRequest:
     """A model-agnostic request: the system prompt is stable (cacheable), the user part varies."""
 
@@ -46,6 +58,7 @@ class ChatRequest:
     user: str
     max_tokens: int = 2048
     temperature: float = 0.2
+    tool: AnswerTool | None = None
 
 
 @attrs.frozen

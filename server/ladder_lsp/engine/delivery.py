@@ -5,7 +5,9 @@ The editor (lsp/run.py) and the shell (cli.py) differ only in how an edit reache
 everything else happens here, once: the answer may not plant an API key the file did not
 hold, what the editor or the CLI did with the edit is recorded as it happened (applied,
 refused, no answer, cancelled, ...), with the run's real duration and the secrets redacted.
-A check added here holds for every face of Ladder.
+A check added here holds for every face of Ladder. A workspace job's units go the same way
+(`deliver_job`): the same secret check per unit, one change per file handed to a `JobSink`
+(one WorkspaceEdit, or files written), one ledger row per unit.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
+from ladder_lsp.engine.jobs.merge import FileChange, FileText, merge
+from ladder_lsp.engine.jobs.plan import Resolved
+from ladder_lsp.engine.jobs.runner import UnitResult, unit_edits, unit_input
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit
+from ladder_lsp.settings import Settings
 from ladder_lsp.store.ledger import AttemptRecord, Ledger, RunRecord
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,57 @@ class Sink(Protocol):
 
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
         """Show `outcome.markdown`."""
+
+
+class JobSink(Protocol):
+    """How one face of Ladder puts a job's changes in front of the user."""
+
+    async def files(self, changes: Sequence[FileChange]) -> dict[Path, Delivery]:
+        """Apply every file's change (in one edit where the face can); what became of each."""
+
+
+@attrs.frozen
+class JobDelivery:
+    files: dict[Path, Delivery]  # per changed file
+    units: dict[str, Disposition]  # per unit
+
+
+async def deliver_job(
+    units: Sequence[Resolved],
+    files: Mapping[Path, FileText],
+    results: Mapping[str, UnitResult],
+    sink: JobSink,
+    *,
+    settings: Settings,
+    secrets: Iterable[str],
+    ledger: Ledger | None,
+) -> JobDelivery:
+    """The job's successful units as one change per file, after each unit's last check (no
+    API key planted); a ledger row per unit with what became of it."""
+    keys = tuple(secrets)
+    dispositions: dict[str, Disposition] = {}
+    done = []
+    for r in units:
+        result = results[r.unit.id]
+        outcome = result.outcome
+        if outcome.status != "edit":
+            continue
+        new_text = "".join(text for e in outcome.edits for text in e.new_lines)
+        if echoes_secret(new_text, files[r.path].text, keys):
+            dispositions[r.unit.id] = Disposition.BLOCKED
+            continue
+        done.append((r.path, unit_edits(r, result)))
+    changes = merge(files, done)
+    delivered = await sink.files(changes) if changes else {}
+    for r in units:
+        result = results[r.unit.id]
+        if r.unit.id not in dispositions:
+            file = delivered.get(r.path)
+            edited = result.outcome.status == "edit" and file is not None
+            dispositions[r.unit.id] = file.disposition if edited and file else Disposition.NONE
+        inp = unit_input(r, files[r.path], settings)
+        await record(ledger, inp, result.outcome, dispositions[r.unit.id], result.seconds, keys)
+    return JobDelivery(delivered, dispositions)
 
 
 async def deliver(

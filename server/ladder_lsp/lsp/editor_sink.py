@@ -73,14 +73,14 @@ class EditorSink:
             text_edits = line_edits_to_text_edits(moved, current, doc.position_codec)
             version = doc.version  # pygls updates `doc` in place when the editor's change arrives
             edit = _workspace_edit(ls, uri, version, text_edits)
-            if not _sends_edits(ls):
+            if not sends_edits(ls):
                 return _returned(ls, edit, outcome)
             expected = "".join(apply_line_edits(current, moved))
-            answer = await _apply(
+            answer = await apply_workspace_edit(
                 ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, uri) == expected
             )
             if answer is not Disposition.APPLIED:
-                return Delivery(answer, _NOT_APPLIED[answer])
+                return Delivery(answer, NOT_APPLIED[answer])
             ls.deliveries.applied(path_of(uri), version)  # the next one waits for its didChange
             return Delivery(Disposition.APPLIED, outcome.message)
 
@@ -94,7 +94,7 @@ class EditorSink:
         return Delivery(Disposition.SHOWN if shown else Disposition.REFUSED, outcome.message)
 
 
-_NOT_APPLIED = {
+NOT_APPLIED = {
     Disposition.REFUSED: "the editor did not apply the edit (the document may have changed).",
     Disposition.NO_ANSWER: (
         "the editor did not answer the edit request, so Ladder cannot tell whether it was "
@@ -103,7 +103,7 @@ _NOT_APPLIED = {
 }
 
 
-def _sends_edits(ls: LadderServer) -> bool:
+def sends_edits(ls: LadderServer) -> bool:
     """Whether to send `workspace/applyEdit`: the client declares it (or the user says it
     applies edits anyway, `edits.applyEdit: always`)."""
     return ls.features.apply_edit or ls.settings.edits.apply_edit == "always"
@@ -136,7 +136,7 @@ def _workspace_edit(
     return types.WorkspaceEdit(changes={uri: list(edits)})
 
 
-async def _apply(
+async def apply_workspace_edit(
     ls: LadderServer,
     edit: types.WorkspaceEdit,
     label: str,
@@ -230,9 +230,9 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
         edit = types.WorkspaceEdit(document_changes=changes)
     else:
         edit = types.WorkspaceEdit(changes={uri: [insert]})
-    if not _sends_edits(ls):
+    if not sends_edits(ls):
         return _returned(ls, edit, outcome)
-    answer = await _apply(ls, edit, "Write tests")
+    answer = await apply_workspace_edit(ls, edit, "Write tests")
     if answer is Disposition.APPLIED:
         return Delivery(answer, outcome.message)
     return Delivery(answer, "the editor did not apply the test file.")
@@ -246,7 +246,12 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
         f"({outcome.model})*\n\n"
     )
     markdown = ls.redact(outcome.markdown)
-    text = header + markdown + "\n"
+    return await show_markdown(ls, name, header + markdown + "\n", fallback=markdown)
+
+
+async def show_markdown(ls: LadderServer, name: str, text: str, *, fallback: str) -> bool:
+    """A Markdown document (an explanation, a job's report) shown with showDocument from a
+    user-only file; `fallback` as a message when the client cannot show documents."""
     if ls.features.show_document:
         path = _explain_path(name)
         try:
@@ -255,7 +260,7 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
             log.warning("could not write %s: %s", path, exc)
         else:
             return await _show(ls, path.as_uri())
-    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, markdown))
+    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, fallback))
     return True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,16 @@ class UserError(Exception):
 
 async def run_command(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
     """The `ladder.run` handler body; never raises for expected failures."""
+    return await cancellable(ls, _run(ls, args))
+
+
+async def cancellable(
+    ls: LadderServer, work: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run a command's work as its own task, cancelled by `$/cancelRequest` for the command's
+    request (pygls would only answer -32800 and let the work go on)."""
     msg_id = ls.protocol.msg_id
-    job = asyncio.ensure_future(_run(ls, args))
+    job = asyncio.ensure_future(work)
     if msg_id is not None:
         ls.jobs_by_request[msg_id] = job
     try:

@@ -17,9 +17,10 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ladder_lsp.backends.base import BackendError
-from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE
+from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE, kind_allowed
 from ladder_lsp.lsp.capabilities import read_features
 from ladder_lsp.lsp.document import document_lines, keep_documents_as_lines
+from ladder_lsp.lsp.job import JOB_COMMAND, job_action, job_command
 from ladder_lsp.lsp.listing import RunArgs, offers
 from ladder_lsp.lsp.run import run_command
 from ladder_lsp.lsp.session import LadderServer
@@ -108,6 +109,8 @@ def create_server() -> LadderServer:
         lines = document_lines(doc)
         engine = ls.engine
         path = path_of(doc.uri)
+        at_cursor = params.range.start == params.range.end
+        job = [job_action()] if at_cursor and kind_allowed(SOURCE, params.context.only) else []
         return (
             offers(
                 uri=doc.uri,
@@ -122,12 +125,17 @@ def create_server() -> LadderServer:
                 context_tokens=engine.local.known_context_length(),
                 regions=ls.regions,
             )
+            + job
             or None
         )
 
     @server.command("ladder.run")
     async def ladder_run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         return await run_command(ls, args)
+
+    @server.command(JOB_COMMAND)
+    async def ladder_job(ls: LadderServer, *args: Any) -> dict[str, Any]:
+        return await job_command(ls, list(args))
 
     @server.command("ladder.status")
     async def ladder_status(ls: LadderServer) -> dict[str, Any]:

@@ -103,20 +103,31 @@ def default_path(settings: Settings) -> Path:
     return Path(platformdirs.user_state_dir("ladder-lsp")) / "ledger.sqlite3"
 
 
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """The store's SQLite file (created user-only), in WAL mode, with `schema` applied: the
+    ledger and the job journal share the file and these settings."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per write
+        db.executescript(schema)
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
 class Ledger:
     def __init__(self, path: Path, claude_model: str) -> None:
         self.path = path
         self.claude_model = claude_model
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db = connect(path, SCHEMA)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: safe, and no fsync per run
-            self._db.executescript(SCHEMA)
             _add_missing_columns(self._db)
         except sqlite3.Error:
             self._db.close()

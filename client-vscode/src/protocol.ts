@@ -22,6 +22,18 @@ export interface LocalStatus {
   model: string;
   /** Ids of the models the local server lists. */
   models: string[];
+  /** The servers of the local pool (`local.baseUrl`, then `local.endpoints`). */
+  members: PoolMember[];
+}
+
+export interface PoolMember {
+  name: string;
+  baseUrl: string;
+  up: boolean;
+  busy: number;
+  slots: number;
+  model: string;
+  tokensPerSecond: number;
 }
 
 export interface ClaudeStatus {
@@ -159,6 +171,18 @@ export function readStatus(payload: unknown): Result<'ladder.status'> {
       reachable: asBoolean(local.reachable),
       model: asString(local.model),
       models: list(local.models, asString),
+      members: list(local.members, (entry) => {
+        const member = asObject(entry);
+        return {
+          name: asString(member.name),
+          baseUrl: asString(member.baseUrl),
+          up: asBoolean(member.up),
+          busy: asNumber(member.busy),
+          slots: asNumber(member.slots),
+          model: asString(member.model),
+          tokensPerSecond: asNumber(member.tokensPerSecond),
+        };
+      }),
     },
     claude: { configured: asBoolean(claude.configured), model: asString(claude.model) },
     usage: { todayUsd: asNumber(usage.todayUsd), savedUsd: asNumber(usage.savedUsd) },

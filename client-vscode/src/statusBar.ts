@@ -28,7 +28,7 @@ const code = (value: string): string => `\`${value}\``;
 /** Missing or mistyped fields are left out; unknown ones are ignored. */
 export function statusView(payload: unknown): StatusView {
   const { local = {}, claude = {}, usage = {}, lastTokensPerSecond } = readStatus(payload);
-  const { model, baseUrl, models } = local;
+  const { model, baseUrl, models, members = [] } = local;
   const reachable = local.reachable === true;
   const claudeModel = claude.model;
   const claudeReady = claude.configured === true;
@@ -44,6 +44,15 @@ export function statusView(payload: unknown): StatusView {
   const localLine = reachable
     ? `$(server) Local: ${model ? code(model) : 'no model loaded'}${modelCount}`
     : `$(debug-disconnect) Local: offline${baseUrl ? ` — nothing answers at ${code(baseUrl)}` : ''}`;
+  // one line per server when the local tier is a pool of several
+  const memberLines =
+    members.length > 1
+      ? members.map((m) => {
+          const speed = m.tokensPerSecond ? ` · ${Math.round(m.tokensPerSecond)} tok/s` : '';
+          const state = m.up ? `${m.busy ?? 0}/${m.slots ?? 1} busy` : 'down';
+          return `- ${m.name ?? m.baseUrl ?? '?'}: ${state}${m.model ? ` · ${code(m.model)}` : ''}${speed}`;
+        })
+      : [];
   const claudeLine = `$(cloud) Claude: ${claudeModel ? `${code(claudeModel)}, ` : ''}${
     claudeReady ? 'ready' : 'no API key (Ladder: Set Claude API Key)'
   }`;
@@ -54,7 +63,9 @@ export function statusView(payload: unknown): StatusView {
 
   return {
     text: `$(hubot) ${text.filter(Boolean).join(' · ')}`,
-    tooltip: ['**Ladder**', localLine, claudeLine, usageLine].filter(Boolean).join('\n\n'),
+    tooltip: ['**Ladder**', [localLine, ...memberLines].join('\n'), claudeLine, usageLine]
+      .filter(Boolean)
+      .join('\n\n'),
     background: reachable || claudeReady ? undefined : 'warning',
   };
 }

@@ -16,6 +16,17 @@ const status = {
     reachable: true,
     model: 'qwen2.5-coder-7b',
     models: ['qwen2.5-coder-7b', 'text-embedding-nomic'],
+    members: [
+      {
+        name: 'localhost:1234',
+        baseUrl: 'http://localhost:1234/v1',
+        up: true,
+        busy: 0,
+        slots: 4,
+        model: 'qwen2.5-coder-7b',
+        tokensPerSecond: 31.4,
+      },
+    ],
   },
   claude: { configured: false, model: 'claude-sonnet-4-5' },
   usage: { todayUsd: 0.0123, savedUsd: 1.5 },

@@ -36,6 +36,30 @@ describe('status bar view', () => {
     assert.equal(view.background, 'warning', 'no tier can serve');
   });
 
+  it('lists the servers of a local pool, with their load and speed', () => {
+    const pool = {
+      ...loaded,
+      local: {
+        ...loaded.local,
+        members: [
+          {
+            name: 'localhost:1234',
+            up: true,
+            busy: 1,
+            slots: 4,
+            model: 'qwen',
+            tokensPerSecond: 31.4,
+          },
+          { name: 'gpu-box', up: false, busy: 0, slots: 2, model: '', tokensPerSecond: 0 },
+        ],
+      },
+    };
+    const view = statusView(pool);
+    assert.match(view.tooltip, /- localhost:1234: 1\/4 busy · `qwen` · 31 tok\/s/);
+    assert.match(view.tooltip, /- gpu-box: down/);
+    assert.doesNotMatch(statusView(loaded).tooltip, /busy/, 'one server: no list');
+  });
+
   it('is calm when only the Claude key is missing', () => {
     const view = statusView({ ...loaded, claude: { configured: false } });
     assert.match(view.tooltip, /Claude: no API key/);

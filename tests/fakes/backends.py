@@ -15,6 +15,7 @@ test what the Engine does with the answers.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import attrs
 
@@ -106,6 +107,13 @@ class FakeLocalServer(FakeBackend):
         self.down = down
         self.reachable: bool | None = None
         self.problem = ""
+
+    @property
+    def slots(self) -> int:
+        return self.settings.max_parallel
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [{"name": "fake", "baseUrl": self.settings.base_url, "up": bool(self.reachable)}]
 
     async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]:
         if self.down:

@@ -415,6 +415,30 @@ def test_a_ledger_from_before_the_delivery_column_gains_it(tmp_path: Path) -> No
         outcome = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(10, 10),))
         record(led, run_input(), outcome, 1.0, Disposition.REFUSED)
         assert [r["delivery"] for r in rows(led)] == ["", "refused"]
+        assert [r["endpoint"] for r in rows(led)] == ["", ""]
         assert led.count() == 2
     finally:
         led.close()
+
+
+def test_a_row_names_the_local_server_that_answered(ledger: Ledger) -> None:
+    attempts = (
+        Attempt(Tier.LOCAL, "qwen", Usage(100, 40), endpoint="localhost:1234"),
+        Attempt(Tier.LOCAL, "qwen", Usage(100, 40), endpoint="gpu-box"),  # the retry
+    )
+    record(
+        ledger,
+        run_input(),
+        RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=attempts),
+        1.0,
+        Disposition.APPLIED,
+    )
+    escalated = (attempts[0], Attempt(Tier.CLAUDE, CLAUDE_MODEL, Usage(100, 40)))
+    record(
+        ledger,
+        run_input(),
+        RunOutcome("edit", "ok", Tier.CLAUDE, CLAUDE_MODEL, attempts=escalated),
+        1.0,
+        Disposition.APPLIED,
+    )
+    assert [r["endpoint"] for r in rows(ledger)] == ["gpu-box", "localhost:1234"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -150,6 +150,16 @@ class LocalServer(Backend, Protocol):
     @property
     def problem(self) -> str:
         """Why it could not be used last time, for messages."""
+        ...
+
+    @property
+    def slots(self) -> int:
+        """How many answers it streams at once."""
+        ...
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Its servers as the status shows them (name, baseUrl, up, busy/slots, model,
+        tokens/s; never a key)."""
         ...
 
     async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]: ...

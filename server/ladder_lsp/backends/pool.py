@@ -180,8 +180,9 @@ class LocalPool:
         raise error
 
     async def probe(self) -> None:
-        """Ask every member again whether it answers (in parallel)."""
-        await asyncio.gather(*(self._probe(m) for m in self.members))
+        """Ask every idle member again whether it answers (in parallel). Busy ones are left
+        alone: llama.cpp's Python server stops a generation when another request arrives."""
+        await asyncio.gather(*(self._probe(m) for m in self.members if not m.busy))
 
     async def _probe(self, member: Member) -> None:
         member.last_probe = self._clock()

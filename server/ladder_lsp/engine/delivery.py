@@ -224,6 +224,7 @@ def record_of(
                 output_tokens=a.usage.output_tokens,
                 cache_read_tokens=a.usage.cache_read_tokens,
                 cache_write_tokens=a.usage.cache_write_tokens,
+                endpoint=a.endpoint,
             )
             for a in outcome.attempts
         ),

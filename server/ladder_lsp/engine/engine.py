@@ -285,7 +285,7 @@ class Engine:
         except BackendError as exc:
             log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
             return Verdict(None, exc.message, exc.kind)
-        attempts.append(Attempt(tier, completion.model, completion.usage))
+        attempts.append(Attempt(tier, completion.model, completion.usage, completion.endpoint))
         self.last_rate = meter.rate or self.last_rate
         verdict = await judge(inp, tier, completion, self.settings.checks)
         if verdict.outcome is not None:

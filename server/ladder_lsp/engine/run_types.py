@@ -49,6 +49,7 @@ class Attempt:
     tier: Tier
     model: str
     usage: Usage
+    endpoint: str = ""  # the local pool's server that answered
 
 
 @attrs.frozen

@@ -125,7 +125,7 @@ async def _run_job(
     ls: LadderServer, args: dict[str, Any], root: Path, journal: JobJournal | None
 ) -> dict[str, Any]:
     engine = ls.engine
-    progress = await Progress.start(ls, "Ladder: job")
+    progress = Progress.start(ls, "Ladder: job")
     try:
         the_job = await jobs.prepare(
             engine, journal, root=root, load=lambda p: _load(ls, p), report=progress.report,

@@ -116,8 +116,10 @@ class LadderServer(LanguageServer):
         local = self.engine.local
         models: list[str] = []
         current = local.settings.model
+        if fresh:
+            await local.probe()  # every idle member of the pool, in parallel
         try:
-            infos = await local.list_models(fresh=fresh)
+            infos = await local.list_models()
             models = [m.id for m in infos]
             if not current:
                 current = await local.resolve_model()
@@ -131,6 +133,7 @@ class LadderServer(LanguageServer):
                 "reachable": bool(local.reachable),
                 "model": current,
                 "models": models,
+                "members": local.snapshot(),
             },
             "claude": {
                 "configured": bool(self.engine.claude_key()),

@@ -50,6 +50,7 @@ class AttemptRecord:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    endpoint: str = ""  # which local server answered (the pool's member name)
 
 
 @attrs.frozen
@@ -89,7 +90,8 @@ CREATE TABLE IF NOT EXISTS runs (
     duration_s REAL NOT NULL DEFAULT 0,
     outcome TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
-    delivery TEXT NOT NULL DEFAULT ''
+    delivery TEXT NOT NULL DEFAULT '',
+    endpoint TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_day ON runs(day);
 """
@@ -184,6 +186,7 @@ class Ledger:
             status,
             run.message[:500],
             run.delivery,
+            _served_by(run),
         )
         with self._lock:
             try:
@@ -191,8 +194,8 @@ class Ledger:
                     "INSERT INTO runs (ts, day, action, file_hash, tier, model, "
                     "local_input_tokens, local_output_tokens, claude_input_tokens, "
                     "claude_output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, "
-                    "saved_usd, duration_s, outcome, reason, delivery) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "saved_usd, duration_s, outcome, reason, delivery, endpoint) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     row,
                 )
                 self._db.commit()
@@ -311,9 +314,16 @@ def _describe(deliveries: dict[str, int]) -> str:
 def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Ledgers written by earlier versions lack later columns; add them in place."""
     have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    if "delivery" not in have:
-        db.execute("ALTER TABLE runs ADD COLUMN delivery TEXT NOT NULL DEFAULT ''")
-        db.commit()
+    for column in ("delivery", "endpoint"):
+        if column not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+            db.commit()
+
+
+def _served_by(run: RunRecord) -> str:
+    """The local server of the run's last local answer ('' when none answered)."""
+    local = [a.endpoint for a in run.attempts if a.tier == LOCAL and a.endpoint]
+    return local[-1] if local else ""
 
 
 def _total(attempts: Sequence[AttemptRecord]) -> AttemptRecord:

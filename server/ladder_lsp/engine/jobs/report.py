@@ -1,4 +1,5 @@
-"""A job's report: each unit with its tier, member (the model that served it), seconds,
+"""A job's report: each unit with its tier, member (the local server that served it, else
+the model), seconds,
 tokens and cost, what became of it, and the job's total against what the same units would
 have cost on Claude alone (their tokens at the configured Claude model's price, as the
 ledger's savings figure counts them). As JSON (CLI `--json`, the command's result), plain
@@ -45,7 +46,7 @@ def unit_rows(
                 "action": r.unit.action,
                 "status": _status(result, delivered.get(r.unit.id, "")),
                 "tier": tier_label(result),
-                "member": o.model,
+                "member": next((a.endpoint for a in reversed(o.attempts) if a.endpoint), o.model),
                 "seconds": round(result.seconds, 2),
                 "tokens": tokens,
                 "costUsd": round(result.cost, 6),

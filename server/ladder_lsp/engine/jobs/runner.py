@@ -61,7 +61,9 @@ class UnitResult:
             "tier": o.tier.value if o.tier else None,
             "model": o.model,
             "edits": [[e.start_line, e.end_line, list(e.new_lines)] for e in o.edits],
-            "attempts": [[a.tier.value, a.model, *attrs.astuple(a.usage)] for a in o.attempts],
+            "attempts": [
+                [a.tier.value, a.model, *attrs.astuple(a.usage), a.endpoint] for a in o.attempts
+            ],
             "steps": list(o.steps),
             "seconds": self.seconds,
             "escalated": self.escalated,
@@ -75,7 +77,9 @@ class UnitResult:
             tier=Tier(data["tier"]) if data["tier"] else None,
             model=data["model"],
             edits=tuple(LineEdit(s, e, tuple(lines)) for s, e, lines in data["edits"]),
-            attempts=tuple(Attempt(Tier(a[0]), a[1], Usage(*a[2:])) for a in data["attempts"]),
+            attempts=tuple(
+                Attempt(Tier(a[0]), a[1], Usage(*a[2:6]), *a[6:7]) for a in data["attempts"]
+            ),
             steps=tuple(data["steps"]),
         )
         return cls(data["id"], outcome, data["seconds"], data["escalated"])
@@ -261,6 +265,5 @@ class JobRun:
 
 
 def job_slots(engine: Engine) -> int:
-    """How many units run at once: the local tier's slots (a pool's, when it has them)."""
-    slots = getattr(engine.local, "slots", None)
-    return slots if isinstance(slots, int) and slots > 0 else engine.settings.local.max_parallel
+    """How many units run at once: the local tier's slots (every member's of the pool)."""
+    return max(1, engine.local.slots)

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import code_action, e2e, fanout, jobs, startup, streaming
+from . import code_action, e2e, fanout, jobs, pool, startup, streaming
 from .session import Bench, make_bench
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Section, float]] = {
     "e2e_fake": (e2e.run_fakes, 600),
     "streaming": (streaming.run, 300),
     "fanout": (fanout.run, 300),
+    "pool": (pool.run, 300),
     "jobs": (jobs.run, 300),
     "e2e_llama": (e2e.run_llama, 2400),
 }
@@ -257,7 +258,48 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
         rows.append(
             _row(figure, measured, target, fan["ratio"] <= 2.3 and fan["merged_edit_correct"])
         )
+    rows.extend(_pool_rows(figures.get("pool")))
     rows.extend(_job_rows(figures.get("jobs")))
+    return rows
+
+
+POOL_SPEEDUP = 0.85  # per member: 8 units on N single-slot members ≥ 0.85 × N faster
+POOL_FAULT_RATIO = 1.15  # a dead or killed member: ≤ 1.15 × the live members alone
+
+
+def _pool_rows(pool: dict[str, Any] | None) -> list[Row]:
+    figure = "local pool: fan-out of 8 on 2 / 4 single-slot members vs 1"
+    target = f"speed-up ≥ {POOL_SPEEDUP:g} × members"
+    absent = _absent(figure, target, pool)
+    if absent:
+        return [absent]
+    assert pool is not None
+    sizes = pool["members"]
+    rows = [
+        _row(
+            figure,
+            f"{sizes['2']['speedup']:.2f}× / {sizes['4']['speedup']:.2f}× "
+            f"({sizes['1']['wall_p50_ms']:.0f} → {sizes['2']['wall_p50_ms']:.0f} → "
+            f"{sizes['4']['wall_p50_ms']:.0f} ms)",
+            target,
+            all(sizes[n]["speedup"] >= POOL_SPEEDUP * int(n) for n in ("2", "4")),
+        )
+    ]
+    for key, label in (
+        ("one_dead_from_start", "dead from the start"),
+        ("one_killed_mid_job", "killed mid-job"),
+    ):
+        r = pool[key]
+        live = pool["three_live"]["wall_p50_ms"]
+        rows.append(
+            _row(
+                f"local pool: one of 4 members {label} vs the 3 live ones",
+                f"{r['ratio']:.3f}× ({r['wall_p50_ms']:.0f} vs {live:.0f} ms)"
+                + ("" if r["all_units_local"] else ", UNITS LOST"),
+                f"≤ {POOL_FAULT_RATIO:g}×, every unit local",
+                r["ratio"] <= POOL_FAULT_RATIO and r["all_units_local"],
+            )
+        )
     return rows
 
 
@@ -461,6 +503,7 @@ _ROW_SECTIONS = {
     "start": "startup",
     "idle RSS": "startup",
     "fan-out": "fanout",
+    "local pool": "pool",
     "job ": "jobs",
 }
 

@@ -15,8 +15,11 @@ import socket
 from contextlib import ExitStack
 from typing import Any
 
+from tests.integration.peers import LlamaServer, find_model
+
 from . import corpus
 from .fakes import TimedFakeLMStudio, renaming_responder
+from .llama import unavailable_reason
 from .lsp import LspClient, LspError, apply_text_edits
 from .session import Bench, edits_of, find_action, range_json, run_action, session
 from .stats import median, ms
@@ -98,6 +101,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         killed = await _measure(bench, "killed", urls, reps, kill=fakes[3])
     one = by_size[1]["wall_p50_ms"]
     return {
+        "llama": await _llama(bench),
         "functions": FUNCTIONS,
         "backend_latency_ms": ms(LATENCY),
         "members": {
@@ -112,4 +116,41 @@ async def run(bench: Bench) -> dict[str, Any]:
             **killed,
             "ratio": round(killed["wall_p50_ms"] / live3["wall_p50_ms"], 3),
         },
+    }
+
+
+async def _llama(bench: Bench) -> dict[str, Any]:
+    """Two real llama.cpp servers (one thread each) against one: the same fan-out of 4
+    functions. No target: both servers share this machine's two cores."""
+    reason = unavailable_reason()
+    if reason is not None or bench.quick:
+        return {"skipped": reason or "--quick: the real model takes minutes"}
+    model = find_model()
+    assert model is not None
+    servers = [
+        LlamaServer(model, bench.workdir / f"pool-llama{i}.log", extra=("--n_threads", "1"))
+        for i in range(2)
+    ]
+    mod = corpus.top_level_functions(4)
+    walls: dict[int, float] = {}
+    try:
+        for server in servers:
+            server.start()
+        for n in (1, 2):
+            settings = _pool_settings(bench, [s.base_url for s in servers[:n]])
+            settings["local"]["timeoutSeconds"] = 600
+            async with session(bench, settings, f"pool-llama-{n}") as client:
+                client.open(URI, mod.text)
+                action = await _fan_out(client, mod)
+                runs = [await run_action(client, action, timeout=900) for _ in range(2)]
+                walls[n] = median([r.seconds for r in runs])
+    finally:
+        for server in servers:
+            server.stop()
+    return {
+        "one_server_ms": ms(walls[1]),
+        "two_servers_ms": ms(walls[2]),
+        "speedup": round(walls[1] / walls[2], 2),
+        "note": "each server --n_threads 1 on a shared 2-core machine; SmolLM2's answers "
+        "vary in length, so the runs do not do the same amount of work",
     }

@@ -130,10 +130,13 @@ class Generation:
 class LlamaServer:
     """`python -m llama_cpp.server` with the real SmolLM2 model, its output in `log_path`."""
 
-    def __init__(self, model: Path, log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, model: Path, log_path: Path, port: int | None = None, extra: tuple[str, ...] = ()
+    ) -> None:
         self.model = model
         self.log_path = log_path
         self.port = port or free_port()
+        self.extra = extra  # more server options, e.g. ("--n_threads", "1")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -153,6 +156,7 @@ class LlamaServer:
             "--port", str(self.port),
             "--model_alias", MODEL_ALIAS,
             "--n_ctx", str(N_CTX),
+            *self.extra,
         ]  # fmt: skip
 
     def start(self, deadline: float = STARTUP_DEADLINE) -> LlamaServer:

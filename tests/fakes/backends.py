@@ -112,6 +112,8 @@ class FakeLocalServer(FakeBackend):
     def slots(self) -> int:
         return self.settings.max_parallel
 
+    notice = ""
+
     def snapshot(self) -> list[dict[str, Any]]:
         return [{"name": "fake", "baseUrl": self.settings.base_url, "up": bool(self.reachable)}]
 

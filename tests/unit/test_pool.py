@@ -10,11 +10,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
 from ladder_lsp.backends.base import BackendError, ChatRequest, FailureKind, StreamEvent
 from ladder_lsp.backends.pool import LocalPool
+from ladder_lsp.backends.wsl import DEFAULT_BASE_URL, Discovery, find_local_server
 from ladder_lsp.settings import LocalSettings
 from ladder_lsp.settings_lists import Endpoint
 from tests.fakes import FakeLMStudio, Fault, Reply
@@ -226,3 +228,63 @@ async def test_the_status_shows_members_but_never_a_key(
     shown = repr(the_pool.snapshot())
     assert "sk-primary" not in shown and "sk-lan" not in shown
     assert [m["name"] for m in the_pool.snapshot()] == [f"127.0.0.1:{fakes[0].port}", "m1"]
+
+
+def searching(hosts: list[str], port: int, wsl: bool = True) -> Any:
+    """The pool's search as under WSL, over the given hosts (the file parsing is wsl.py's)."""
+
+    async def look() -> Discovery:
+        async with httpx.AsyncClient() as client:
+            found = await find_local_server(client, hosts, port=port)
+        return Discovery(wsl, tuple(hosts), found)
+
+    return look
+
+
+async def test_nothing_at_the_default_url_finds_lm_studio_on_the_windows_host(
+    http: httpx.AsyncClient, fakes: list[FakeLMStudio]
+) -> None:
+    windows = fakes[0]
+    the_pool = LocalPool(
+        LocalSettings(base_url="http://localhost:1234/v1", max_parallel=1),
+        http,
+        search=searching(["127.0.0.1"], windows.port),
+    )
+    assert the_pool.settings.base_url == DEFAULT_BASE_URL
+    the_pool.members[0].backend.settings = attrs.evolve(
+        the_pool.members[0].backend.settings, base_url=dead_url()
+    )  # nothing answers "at localhost:1234" here, whatever runs on this machine
+    await the_pool.probe()
+    assert the_pool.reachable is True
+    assert [m["name"] for m in the_pool.snapshot()] == ["localhost:1234", "Windows host"]
+    assert the_pool.notice.startswith(f"Ladder: local model found at {windows.base_url}.")
+    assert f'"ladder.local.baseUrl": "{windows.base_url}"' in the_pool.notice
+    assert (await the_pool.complete(REQUEST, Events())).endpoint == "Windows host"
+    await the_pool.probe()  # searched once only
+    assert len(the_pool.members) == 2
+
+
+async def test_when_the_windows_host_answers_nothing_the_notice_says_what_to_switch_on(
+    http: httpx.AsyncClient,
+) -> None:
+    the_pool = LocalPool(
+        LocalSettings(base_url=DEFAULT_BASE_URL), http, search=searching(["127.0.0.1"], 9)
+    )
+    the_pool.members[0].backend.settings = attrs.evolve(
+        the_pool.members[0].backend.settings, base_url=dead_url()
+    )
+    await the_pool.probe()
+    assert the_pool.reachable is False and len(the_pool.members) == 1
+    assert "Serve on Local Network" in the_pool.notice and "mirrored" in the_pool.notice
+
+
+async def test_a_chosen_url_is_not_second_guessed(http: httpx.AsyncClient) -> None:
+    looked: list[bool] = []
+
+    async def look() -> Discovery:
+        looked.append(True)
+        return Discovery(False, (), None)
+
+    the_pool = LocalPool(LocalSettings(base_url=dead_url()), http, search=look)
+    await the_pool.probe()
+    assert looked == [] and the_pool.notice == ""

@@ -157,6 +157,11 @@ class LocalServer(Backend, Protocol):
         """How many answers it streams at once."""
         ...
 
+    @property
+    def notice(self) -> str:
+        """Something the user should read once (where the local model was found); or ""."""
+        ...
+
     def snapshot(self) -> list[dict[str, Any]]:
         """Its servers as the status shows them (name, baseUrl, up, busy/slots, model,
         tokens/s; never a key)."""

@@ -10,6 +10,10 @@ server costs time, not a Claude request. Only when no member can answer does the
 reach the engine (which may then escalate). Health is live: a member set aside is tried again
 after a short cool-down, and one that was down is probed in the background now and then, so
 a server started later is used without restarting the editor.
+
+When nothing answers at the default `local.baseUrl`, the pool looks once for LM Studio where it
+usually is instead (under WSL: the Windows host, `wsl.py`) and, when found, serves from there;
+`notice` tells the user where it was found, or the one thing to switch on.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -36,7 +40,9 @@ from ladder_lsp.backends.base import (
 from ladder_lsp.backends.breaker import CLOSED, BreakerOpen, CircuitBreaker
 from ladder_lsp.backends.discovery import SharedClient
 from ladder_lsp.backends.openai_compat import OpenAICompatBackend
+from ladder_lsp.backends.wsl import Discovery, applies, discover
 from ladder_lsp.settings import LocalSettings, pool_settings
+from ladder_lsp.settings_lists import endpoint_name, same_url
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +118,14 @@ class LocalPool:
         *,
         cooldown: float = MEMBER_COOLDOWN,
         clock: Callable[[], float] = time.monotonic,
+        search: Callable[[], Awaitable[Discovery]] | None = None,
     ) -> None:
         self.settings = settings
+        self._client = client
+        # where to look when the default URL answers nothing (tests give their own hosts)
+        self._look = search or (lambda: discover(client))
+        self._searched = False
+        self.notice = ""  # where the local model was found, or what to switch on; once
         self._clock = clock
         self._cooldown = cooldown
         self.members = [
@@ -183,6 +195,30 @@ class LocalPool:
         """Ask every idle member again whether it answers (in parallel). Busy ones are left
         alone: llama.cpp's Python server stops a generation when another request arrives."""
         await asyncio.gather(*(self._probe(m) for m in self.members if not m.busy))
+        if self.primary.reachable is False and not self._searched:
+            await self._search()
+
+    async def _search(self) -> None:
+        """Once: LM Studio where it usually is when the default URL answers nothing."""
+        self._searched = True
+        if not applies(self.settings.base_url):
+            return
+        found = await self._look()
+        if found.found is None:
+            self.notice = f"Ladder: no local model server at {self.settings.base_url}. " + (
+                found.advice if found.wsl else "Is LM Studio's server running?"
+            )
+            return
+        url = found.found.base_url
+        if any(same_url(m.backend.settings.base_url, url) for m in self.members):
+            return
+        member = attrs.evolve(self.settings, base_url=url, endpoints=())
+        name = "Windows host" if found.wsl else endpoint_name(url)
+        backend = OpenAICompatBackend(member, self._client)
+        await backend.probe()
+        self.members.append(Member(name, backend, self._breaker(name, self._cooldown)))
+        self.notice = f"Ladder: local model found at {url}. {found.advice}"
+        log.info("local model server found at %s", url)
 
     async def _probe(self, member: Member) -> None:
         member.last_probe = self._clock()

@@ -47,6 +47,7 @@ class LadderServer(LanguageServer):
         self.deliveries = Deliveries()
         self.jobs_by_request: dict[Any, asyncio.Future[Any]] = {}
         self._last_status: dict[str, Any] | None = None
+        self._notice_shown = ""
         self._background: set[asyncio.Future[Any]] = set()
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.on_cancel = self._cancel_request
@@ -158,6 +159,10 @@ class LadderServer(LanguageServer):
 
     async def _send_status(self, fresh: bool, force: bool) -> None:
         status = await self.status(fresh=fresh)
+        notice = self.engine.local.notice
+        if notice and notice != self._notice_shown:
+            self._notice_shown = notice
+            self.window_show_message(types.ShowMessageParams(types.MessageType.Info, notice))
         if force or status != self._last_status:
             self._last_status = status
             self.protocol.notify(STATUS_NOTIFICATION, status)

@@ -24,6 +24,7 @@ LAYERS = {
     "engine": 3,
     "lsp": 4,
     "cli": 4,
+    "doctor": 4,
     "__main__": 5,
 }
 SIBLINGS_APART = {"pipeline", "backends", "store", "privacy"}  # the engine's four supports

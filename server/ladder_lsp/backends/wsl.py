@@ -20,7 +20,7 @@ import attrs
 import httpx
 
 from ladder_lsp.backends.base import BackendError, ModelInfo
-from ladder_lsp.backends.discovery import ModelDiscovery
+from ladder_lsp.backends.discovery import ModelDiscovery, SharedClient
 from ladder_lsp.settings import LocalSettings
 from ladder_lsp.settings_lists import same_url
 
@@ -132,7 +132,7 @@ def host_url(host: str, port: int) -> str:
 
 
 async def find_local_server(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | SharedClient,
     hosts: list[str] | tuple[str, ...],
     port: int = LMSTUDIO_PORT,
     timeout: float = PROBE_SECONDS,
@@ -154,7 +154,7 @@ async def find_local_server(
     return None
 
 
-async def _probe(client: httpx.AsyncClient, base_url: str) -> Found | None:
+async def _probe(client: httpx.AsyncClient | SharedClient, base_url: str) -> Found | None:
     """The server's model list through the usual discovery (LM Studio's `/api/v0`, else
     `/v1/models`); None when it does not answer with one."""
     discovery = ModelDiscovery(LocalSettings(base_url=base_url), client)
@@ -171,7 +171,9 @@ def applies(base_url: str) -> bool:
 
 
 async def discover(
-    client: httpx.AsyncClient, files: HostFiles = HostFiles(), timeout: float = PROBE_SECONDS
+    client: httpx.AsyncClient | SharedClient,
+    files: HostFiles = HostFiles(),
+    timeout: float = PROBE_SECONDS,
 ) -> Discovery:
     """Look for LM Studio on the obvious other hosts (under WSL: the Windows host). Call it
     when `applies(local.base_url)` and nothing answered there."""

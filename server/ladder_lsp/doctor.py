@@ -127,8 +127,9 @@ async def measure_speed(
     return None, "the probe answer had no tokens to time"
 
 
-async def collect(settings: Settings) -> Report:
-    """Ask every member in parallel, then look elsewhere if the default URL is silent."""
+async def collect(settings: Settings, files: wsl.HostFiles = wsl.REAL_FILES) -> Report:
+    """Ask every member in parallel, then look elsewhere if the default URL is silent
+    (`files`: where WSL's facts are read; tests fake them)."""
     engine = Engine(settings)
     backends = Backends()
     try:
@@ -139,7 +140,7 @@ async def collect(settings: Settings) -> Report:
         discovery = None
         if wsl.applies(settings.local.base_url) and not members[0].reachable:
             async with httpx.AsyncClient() as client:
-                discovery = await wsl.discover(client)
+                discovery = await wsl.discover(client, files)
         embedded = None
         if not any(m.up for m in members):
             fallback = engine.embedded()

@@ -5,23 +5,26 @@ with the WSL discovery's setting or advice."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from ladder_lsp.backends.base import ModelInfo
 from ladder_lsp.backends.factory import Backends
-from ladder_lsp.backends.wsl import Discovery, Found
+from ladder_lsp.backends.wsl import Discovery, Found, HostFiles
 from ladder_lsp.doctor import (
     PROBE_CHAT,
     MemberReport,
     Report,
     check_member,
+    collect,
     render_json,
     render_text,
 )
-from ladder_lsp.settings import LocalSettings
+from ladder_lsp.settings import LocalSettings, Settings
 from tests.fakes import Fault
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 
@@ -163,3 +166,28 @@ def test_json_has_every_member_and_the_fields_scripts_read() -> None:
     text = render_text(report(None, up, DOWN))
     assert "Local server 'gpu-box': http://gpu-box.lan:1234/v1 (2 slots)" in text
     assert "  speed: 41.5 tokens/s" in text and "Local engine: the server above" in text
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+async def test_collect_searches_the_windows_host_only_for_a_silent_default(
+    tmp_path: Path,
+) -> None:
+    if answers("localhost", 1234):
+        pytest.skip("something serves localhost:1234 on this machine")
+    files = HostFiles(tmp_path / "osrelease", tmp_path / "route", tmp_path / "resolv.conf")
+    files.osrelease.write_text("5.15.167.4-microsoft-standard-WSL2\n")
+    files.resolv.write_text("nameserver 192.0.2.1\n")  # TEST-NET: nothing answers there
+    silent = Settings(local=LocalSettings(embedded_model="off"))
+    found = await collect(silent, files)
+    assert found.discovery is not None
+    assert (found.discovery.wsl, found.discovery.hosts) == (True, ("192.0.2.1",))
+    assert "Serve on Local Network" in render_text(found)
+    chosen = Settings(local=LocalSettings(base_url="http://127.0.0.1:1/v1", embedded_model="off"))
+    assert (await collect(chosen, files)).discovery is None

@@ -106,12 +106,13 @@ async def measure_speed(
     server: LocalServer, seconds: float = PROBE_CHAT_SECONDS
 ) -> tuple[float | None, str]:
     """Tokens/s of a short probe chat: generation speed from the first token on (so a slow
-    first token — prompt processing — does not count), else the whole request's rate."""
-    first: list[float] = []
+    first token — prompt processing, loading — does not count) when the answer streamed,
+    else the whole request's rate."""
+    seen: list[float] = []  # when each piece of text arrived
 
     def on_event(event: StreamEvent) -> None:
-        if event.text and not first:
-            first.append(time.monotonic())
+        if event.text:
+            seen.append(time.monotonic())
 
     started = time.monotonic()
     try:
@@ -120,8 +121,8 @@ async def measure_speed(
         return None, f"the probe answer took longer than {seconds:g} s"
     ended = time.monotonic()
     tokens = completion.usage.output_tokens
-    if tokens >= 2 and first and ended > first[0]:
-        return round((tokens - 1) / (ended - first[0]), 1), ""
+    if tokens >= 2 and len(seen) >= 2 and ended > seen[0]:
+        return round((tokens - 1) / (ended - seen[0]), 1), ""
     if tokens and ended > started:
         return round(tokens / (ended - started), 1), ""
     return None, "the probe answer had no tokens to time"

@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd")
     doctor = sub.add_parser("doctor", help="check each backend and print a report")
+    doctor.add_argument("--json", action="store_true", help="the same report as JSON")
     _settings_args(doctor)
     run = sub.add_parser("run", help="run one action on a file and print the diff")
     run.add_argument("action", help="refactor, docstring, explain, fix, tests or a custom id")

@@ -1,4 +1,4 @@
-"""`ladder-lsp doctor | run | usage`: the editor's pipeline from a shell or a script.
+"""`ladder-lsp run | usage`: the editor's pipeline from a shell or a script (`doctor`: doctor.py).
 
 `run` goes through the same Engine as the editor (routing, checks, minimal edits) and the same
 delivery path (`delivery.deliver`: the last checks and the ledger row); only its `Sink`
@@ -22,7 +22,7 @@ from typing import TextIO
 from ladder_lsp.analysis.definitions import enclosing_definition
 from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.text import split_lines
-from ladder_lsp.backends.base import BackendError, Tier
+from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver
 from ladder_lsp.engine.engine import Engine
@@ -38,7 +38,9 @@ LOCATION_RE = re.compile(r"^(?P<path>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "doctor":
-        return asyncio.run(doctor(settings))
+        from ladder_lsp.doctor import doctor
+
+        return asyncio.run(doctor(settings, as_json=args.json))
     if args.cmd == "usage":
         return usage(settings)
     match = LOCATION_RE.match(args.location)
@@ -229,48 +231,6 @@ def _span(
     if last < first + 1 or last > len(lines):
         return f"range {start}-{end} is outside the file or reversed (1-{len(lines)})"
     return first, last
-
-
-async def doctor(settings: Settings) -> int:
-    """Plain-text report; exit 0 when at least one tier can serve."""
-    engine = Engine(settings)
-    ok = False
-    print(f"Local server: {settings.local.base_url}")
-    try:
-        models = await engine.local.list_models(fresh=True)
-        print("  reachable: yes")
-        for m in models:
-            extra = ", ".join(
-                x
-                for x in (
-                    m.state,
-                    m.type,
-                    f"ctx {m.max_context_length}" if m.max_context_length else "",
-                )
-                if x
-            )
-            print(f"  model: {m.id}" + (f" ({extra})" if extra else ""))
-        current = await engine.local.resolve_model()
-        print(f"  using: {current}")
-        ok = True
-    except BackendError as exc:
-        print(f"  problem: {exc.message}")
-        embedded = engine.embedded()
-        if embedded is not None:
-            (info,) = await embedded.list_models()
-            print(f"Local engine: embedded llama.cpp with {info.id} (in-process fallback)")
-            ok = True
-    if engine.local_backend() is engine.local and ok:
-        print("Local engine: the server above")
-    key = engine.claude_key()
-    print(f"Claude: model {settings.claude.model}")
-    print(f"  key: {'present' if key else 'missing (set ANTHROPIC_API_KEY)'}")
-    if key:
-        ok = True
-    print(f"  budget: ${settings.budget.daily_usd:.2f}/day")
-    await engine.aclose()
-    print("Ready." if ok else "No tier can serve: start LM Studio's server or set a Claude key.")
-    return 0 if ok else 1
 
 
 def usage(settings: Settings) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,14 +12,23 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
+from tests.fakes import Exchange, FakeServer
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+
+SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
 
 def ladder(
     *args: str, tmp: Path, stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`ladder-lsp ARGS` as a shell runs it: a clean environment, its ledger and HOME in tmp."""
-    env = {"PATH": "/usr/bin:/bin", "LADDER_LEDGER": str(tmp / "ledger.sqlite3"), "HOME": str(tmp)}
+    """`ladder-lsp ARGS` as a shell runs it: a clean environment, its ledger and HOME in tmp,
+    and the package of this checkout (not whichever one is installed)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LADDER_LEDGER": str(tmp / "ledger.sqlite3"),
+        "HOME": str(tmp),
+        "PYTHONPATH": str(SERVER_DIR),
+    }
     return subprocess.run(
         [sys.executable, "-m", "ladder_lsp", *args],
         capture_output=True,
@@ -169,6 +179,69 @@ def test_doctor_reports_models_and_exit_code(fake_local: FakeLMStudio, tmp_path:
     )
     assert proc.returncode == 1
     assert "not reachable" in proc.stdout and "No tier can serve" in proc.stdout
+
+
+class EchoingProxy(FakeServer):
+    """A misbehaving proxy: its error page quotes the request's Authorization header."""
+
+    def handle(self, ex: Exchange) -> None:
+        quoted = ex.request.headers.get("authorization", "")
+        ex.send_json(502, {"error": f"upstream refused the request with {quoted}"})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_doctor_json_lists_every_member_and_never_a_key(tmp_path: Path) -> None:
+    primary_key = "sk-local-primary-0123456789abcdef"
+    dead_key = "sk-endpoint-dead-0123456789abcdef"
+    proxy_key = "sk-endpoint-proxy-0123456789abcdef"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with FakeLMStudio(api_key=primary_key) as up, EchoingProxy() as proxy:
+        endpoints = [
+            {"baseUrl": dead, "name": "gpu-box", "apiKey": dead_key, "maxParallel": 2},
+            {"baseUrl": f"{proxy.root_url}/v1", "apiKey": proxy_key},
+        ]
+        config = tmp_path / "pool.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "local": {
+                        "baseUrl": up.base_url,
+                        "apiKey": primary_key,
+                        "embeddedModel": "off",
+                        "endpoints": endpoints,
+                    }
+                }
+            )
+        )
+        as_json = ladder("doctor", "--json", "--config", str(config), tmp=tmp_path)
+        as_text = ladder("doctor", "--config", str(config), tmp=tmp_path)
+        assert proxy.requests, "the proxy was asked with its key"
+        assert up.chat_requests(), "the probe chat ran on the member that is up"
+    assert as_json.returncode == 0, as_json.stderr
+    payload = json.loads(as_json.stdout)
+    first, second, third = payload["members"]
+    assert (first["baseUrl"], first["up"], first["slots"]) == (up.base_url, True, 4)
+    assert first["model"] == "qwen2.5-coder-7b-instruct" and first["contextLength"] == 32768
+    assert first["tokensPerSecond"] > 0 and first["problem"] is None
+    assert (second["name"], second["baseUrl"], second["up"], second["slots"]) == (
+        "gpu-box",
+        dead,
+        False,
+        2,
+    )
+    assert "not reachable" in second["problem"]
+    assert second["model"] is second["tokensPerSecond"] is None
+    assert third["up"] is False and "502" in third["problem"]
+    assert payload["discovery"] is None, "a chosen baseUrl is not searched around"
+    assert "Local server 'gpu-box'" in as_text.stdout and "reachable: no" in as_text.stdout
+    for proc in (as_json, as_text):
+        for key in (primary_key, dead_key, proxy_key):
+            assert key not in proc.stdout + proc.stderr
 
 
 def test_version_and_stdio_flag(tmp_path: Path) -> None:

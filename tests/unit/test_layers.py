@@ -25,6 +25,7 @@ LAYERS = {
     "lsp": 4,
     "cli": 4,
     "cli_job": 4,
+    "doctor": 4,
     "__main__": 5,
 }
 SIBLINGS_APART = {"pipeline", "backends", "store", "privacy"}  # the engine's four supports

@@ -51,6 +51,9 @@ class HostFiles:
     resolv: Path = Path("/etc/resolv.conf")
 
 
+REAL_FILES = HostFiles()
+
+
 @attrs.frozen
 class Discovery:
     """What the search found: whether this is WSL, the hosts tried and the server, if any."""
@@ -110,7 +113,7 @@ def _nameservers(resolv_text: str) -> list[str]:
     return out
 
 
-def read_host_files(files: HostFiles = HostFiles()) -> tuple[bool, list[str]]:
+def read_host_files(files: HostFiles = REAL_FILES) -> tuple[bool, list[str]]:
     """(is this WSL, the Windows host's candidate addresses) from the real files; missing or
     unreadable files count as empty. Blocking: call it through `asyncio.to_thread`."""
     if not is_wsl(_read(files.osrelease)):
@@ -172,7 +175,7 @@ def applies(base_url: str) -> bool:
 
 async def discover(
     client: httpx.AsyncClient | SharedClient,
-    files: HostFiles = HostFiles(),
+    files: HostFiles = REAL_FILES,
     timeout: float = PROBE_SECONDS,
 ) -> Discovery:
     """Look for LM Studio on the obvious other hosts (under WSL: the Windows host). Call it

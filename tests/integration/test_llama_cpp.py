@@ -293,6 +293,7 @@ def describe_ladder(run: Run) -> str:
 async def test_model_discovery_and_status(
     lsp: Editor, llama: LlamaServer, report: Callable[..., None]
 ) -> None:
+    seen = llama.log_size()  # the server is shared: earlier tests' requests are in its log
     models = await lsp.command("ladder.models")
     assert [m["id"] for m in models] == [MODEL_ALIAS], models
     status = await lsp.command("ladder.status")
@@ -305,7 +306,7 @@ async def test_model_discovery_and_status(
     lsp.open(URI, SOURCE)
     titles = [a.title for a in await lsp.actions(URI, TOTAL)]
     assert {TITLES["refactor"], TITLES["docstring"], TITLES["explain"]} <= set(titles), titles
-    assert "POST /v1/chat/completions" not in llama.log_tail(2000)
+    assert "POST /v1/chat/completions" not in llama.log_since(seen)
     report(
         SECTION,
         "discovery: ladder.models, ladder.status",
@@ -432,7 +433,8 @@ async def test_cancel_mid_generation_stops_llama_cpp(
     follow = await asyncio.to_thread(llama.chat, "Say hello.", 8)
     assert follow["choices"][0]["finish_reason"] in ("stop", "length"), follow
     finished = llama.generations_since(offset)
-    assert len(finished) == 1 and finished[0].tokens <= 8, finished
+    # (llama.cpp counts its eval runs: the token that hit max_tokens can add one)
+    assert len(finished) == 1 and finished[0].tokens <= 8 + 1, finished
     # Ladder: nothing changed, one message, progress ended, still serving.
     assert lsp.applied == [] and lsp.docs[URI].text == SOURCE
     texts = [m.message for m in lsp.client.messages]

@@ -13,6 +13,7 @@ enough for a status or debug command.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -113,7 +114,8 @@ class CircuitBreaker:
             "failures": self.failures,
             "trips": self.trips,
             "refused": self.refused,
-            "retryIn": round(self.retry_in(), 2),
+            # rounded up: 0 only when a call would go through now
+            "retryIn": math.ceil(self.retry_in() * 100) / 100,
             "cooldown": self._cooldown,
         }
 

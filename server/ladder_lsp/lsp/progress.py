@@ -62,7 +62,8 @@ class Progress:
         except Exception as exc:
             log.info("client refused progress: %s", exc)
             return
-        if self._ended:
+        if self._ended:  # the run is over: the token is not needed
+            ls.work_done_progress.tokens.pop(token, None)
             return
         future = ls.work_done_progress.tokens.get(token)
         if future is not None:

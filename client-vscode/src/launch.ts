@@ -32,12 +32,31 @@ interface PythonExtensionApi {
 export async function resolveServerCommand(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ServerCommand> {
-  const configured = fromSetting(vscode.getConfiguration('ladder').get('server.command'));
+  const configured = configuredServerCommand();
   if (configured) return configured;
   const ladderLsp = await findOnPath('ladder-lsp', env);
   if (ladderLsp) return { command: ladderLsp, args: [] };
   const [python = defaultPython(), ...pythonArgs] = (await pythonFromExtension()) ?? [];
   return { command: python, args: [...pythonArgs, '-m', 'ladder_lsp'] };
+}
+
+/** The `ladder.server.command` setting, when it names a command. */
+export const configuredServerCommand = (): ServerCommand | undefined =>
+  fromSetting(vscode.getConfiguration('ladder').get('server.command'));
+
+/**
+ * Why `command` cannot be run, when it is a path (has a directory part) to nothing or to a file
+ * that cannot run; undefined otherwise. A bare name is left to the PATH lookup of spawn.
+ */
+export async function missingExecutable(command: string): Promise<string | undefined> {
+  const separators = process.platform === 'win32' ? /[\\/]/ : /\//;
+  if (!separators.test(command)) return undefined;
+  try {
+    if (!(await stat(command)).isFile()) return `${command} is not a file`;
+  } catch {
+    return `${command} does not exist`;
+  }
+  return (await isExecutableFile(command)) ? undefined : `${command} is not executable`;
 }
 
 export const commandLine = ({ command, args }: ServerCommand): string =>

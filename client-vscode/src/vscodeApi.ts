@@ -17,6 +17,9 @@ export const openTextDocument = (options: {
   content: string;
 }): Thenable<vscode.TextDocument> => vscode.workspace.openTextDocument(options);
 
+/** Set in a remote window (SSH, WSL, containers, code-server): machine settings live there. */
+export const remoteName = (): string | undefined => vscode.env.remoteName;
+
 export const getExtension = <T>(id: string): vscode.Extension<T> | undefined =>
   vscode.extensions.getExtension<T>(id);
 

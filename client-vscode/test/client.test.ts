@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import served from '../languages.json';
 import { LadderClient } from '../src/client';
 import { StatusBar } from '../src/statusBar';
@@ -99,8 +101,42 @@ describe('language client', () => {
       error?.message,
       'Ladder: could not start the server (ladder-lsp): spawn ladder-lsp ENOENT',
     );
-    assert.deepEqual(error.actions, ['How to install', 'Show Output']);
+    assert.deepEqual(error.actions, ['How to install', 'Open Setting', 'Show Output']);
     assert.match(help?.detail ?? '', /pip install ladder-lsp/);
+  });
+
+  it('names a server path that does not exist and opens its setting, without spawning it', async () => {
+    const missing = path.join(tmpdir(), 'ladder-no-such-dir', 'ladder-lsp');
+    fake.settings.set('ladder.server.command', [missing, '--log-level', 'DEBUG']);
+    fake.answerMessage = (message) => (message.kind === 'error' ? 'Open Setting' : undefined);
+    const { ladder, item, output } = makeClient();
+    await ladder.restart();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    assert.equal(LanguageClient.instances.length, 0);
+    assert.equal(item()?.text, '$(hubot) stopped');
+    assert.deepEqual(fake.messages, [
+      {
+        kind: 'error',
+        message: `Ladder: cannot start the server: ${missing} does not exist (setting "ladder.server.command").`,
+        actions: ['Open Setting', 'Show Output'],
+      },
+    ]);
+    assert.deepEqual(fake.executed, [
+      { id: 'workbench.action.openSettings', args: ['ladder.server.command'] },
+    ]);
+    assert.match(output.text, /does not exist/);
+  });
+
+  it('opens the setting in the Remote settings in a remote window, where machine settings live', async () => {
+    fake.remoteName = 'ssh-remote';
+    fake.settings.set('ladder.server.command', path.join(tmpdir(), 'ladder-no-such-dir', 'x'));
+    fake.answerMessage = (message) => (message.kind === 'error' ? 'Open Setting' : undefined);
+    await makeClient().ladder.restart();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(fake.executed, [
+      { id: 'workbench.action.openRemoteSettings', args: [{ query: 'ladder.server.command' }] },
+    ]);
   });
 
   it('notices a server that exits while starting', async () => {

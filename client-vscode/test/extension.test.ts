@@ -31,10 +31,10 @@ describe('activation', () => {
 
   it('restarts the server when its command changes, and only then', async () => {
     fake.changeSetting('ladder.routing.mode', 'local');
-    fake.changeSetting('ladder.server.command', ['/opt/ladder/bin/ladder-lsp']);
+    fake.changeSetting('ladder.server.command', [process.execPath, 'server.js']);
     await deactivate();
     assert.equal(LanguageClient.instances.length, 2);
-    assert.equal(LanguageClient.instances[1]?.serverOptions.command, '/opt/ladder/bin/ladder-lsp');
+    assert.equal(LanguageClient.instances[1]?.serverOptions.command, process.execPath);
     assert.ok(LanguageClient.instances.every((client) => client.disposed));
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { resolveServerCommand } from '../src/launch';
+import { missingExecutable, resolveServerCommand } from '../src/launch';
 import { fake } from './stubs/vscode';
 
 const python = process.platform === 'win32' ? 'python' : 'python3';
@@ -96,5 +96,18 @@ describe('server command resolution', () => {
       activate: () => Promise.reject(new Error('activation failed')),
     });
     assert.deepEqual(await resolveServerCommand(noPath), expected);
+  });
+
+  it('says why a server path cannot run, and leaves bare names to the PATH lookup', async () => {
+    const runnable = file('bin', 0o755);
+    const plain = file('plain', 0o644);
+    const nothing = path.join(root, 'missing', 'ladder-lsp');
+    assert.equal(await missingExecutable(runnable), undefined);
+    assert.equal(await missingExecutable('ladder-lsp'), undefined);
+    assert.equal(await missingExecutable(nothing), `${nothing} does not exist`);
+    assert.equal(await missingExecutable(root), `${root} is not a file`);
+    if (process.platform !== 'win32') {
+      assert.equal(await missingExecutable(plain), `${plain} is not executable`);
+    }
   });
 });

@@ -96,6 +96,8 @@ function initialState() {
     /** Full keys (`ladder.local.baseUrl`) → values. */
     settings: new Map<string, unknown>(),
     extensions: new Map<string, unknown>(),
+    /** `env.remoteName`: set to act as a remote window. */
+    remoteName: undefined as string | undefined,
     commands: new Map<string, (...args: unknown[]) => unknown>(),
     executed: [] as { id: string; args: unknown[] }[],
     messages: [] as Message[],
@@ -146,6 +148,12 @@ export const workspace = {
     const document = { ...options, uri: { path: `Untitled-${fake.documents.length + 1}` } };
     fake.documents.push(document);
     return Promise.resolve(document);
+  },
+};
+
+export const env = {
+  get remoteName(): string | undefined {
+    return fake.remoteName;
   },
 };
 

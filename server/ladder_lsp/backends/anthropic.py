@@ -150,6 +150,7 @@ class ClaudeBackend:
         cap = answer_cap(request.max_tokens)  # Claude honours max_tokens; a proxy may not
         received = 0
         parts: list[str] = []
+        thought = 0
         async with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=request.max_tokens,
@@ -158,6 +159,11 @@ class ClaudeBackend:
         ) as stream:
             seen.started = True  # Claude answered 200: from here on a failure is a cut stream
             async for event in stream:
+                thinking = _delta_thinking(event)
+                if thinking:  # extended thinking: progress only, never the answer
+                    thought += 1
+                    on_event(StreamEvent(reasoning=thinking))
+                    continue
                 text = _delta_text(event)
                 if text:
                     parts.append(text)
@@ -189,6 +195,7 @@ class ClaudeBackend:
                 cache_read_tokens=usage.cache_read_input_tokens or 0,
                 cache_write_tokens=usage.cache_creation_input_tokens or 0,
             ),
+            reasoning_tokens=thought,
         )
 
     async def list_models(self) -> list[ModelInfo]:
@@ -224,6 +231,15 @@ def _delta_text(event: object) -> str:
     delta = getattr(event, "delta", None)
     if getattr(event, "type", "") == "content_block_delta" and delta is not None:
         return str(getattr(delta, "text", "") or "")
+    return ""
+
+
+def _delta_thinking(event: object) -> str:
+    """The thinking of a `content_block_delta` event of a thinking block; "" otherwise."""
+    delta = getattr(event, "delta", None)
+    if getattr(event, "type", "") == "content_block_delta" and delta is not None:
+        if getattr(delta, "type", "") == "thinking_delta":
+            return str(getattr(delta, "thinking", "") or "")
     return ""
 
 

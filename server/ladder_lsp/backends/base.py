@@ -62,6 +62,9 @@ class Completion:
     finish_reason: str  # "stop" | "length" | other server-provided reasons
     model: str
     usage: Usage
+    # reasoning the server streamed apart from the answer (`reasoning_content`, Claude's
+    # thinking blocks), counted in deltas; never part of `text`
+    reasoning_tokens: int = 0
 
 
 @attrs.frozen
@@ -99,10 +102,12 @@ class BackendError(Exception):
 
 @attrs.frozen
 class StreamEvent:
-    """Progress from a running completion: text deltas, or a status line ("loading model…")."""
+    """Progress from a running completion: answer deltas, reasoning deltas (a reasoning model's
+    thinking, shown as progress only), or a status line ("loading model…")."""
 
     text: str = ""
     status: str = ""
+    reasoning: str = ""
 
 
 OnEvent = Callable[[StreamEvent], None]

@@ -22,7 +22,7 @@ from ladder_lsp.pipeline.checks.context import CheckContext
 from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.checks.tests import run_pytest
 from ladder_lsp.pipeline.edits import minimal_edits
-from ladder_lsp.pipeline.reasoning import strip_reasoning
+from ladder_lsp.pipeline.reasoning import only_reasoned, strip_reasoning
 from ladder_lsp.pipeline.reindent import build_block
 from ladder_lsp.pipeline.testfile import merge_generated, plan_for
 from ladder_lsp.settings import ChecksSettings
@@ -47,6 +47,9 @@ async def judge(
 ) -> Verdict:
     """The verdict on one answer to `inp`."""
     model = completion.model
+    reasoned = only_reasoned(completion.text, completion.reasoning_tokens, completion.finish_reason)
+    if reasoned:
+        return Verdict(None, reasoned)
     if not inp.spec.edits_code:
         text, unfinished = strip_reasoning(completion.text)
         text = text.strip()

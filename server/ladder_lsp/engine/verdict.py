@@ -10,6 +10,7 @@ nothing becomes a `Verdict` without an outcome, and the cascade decides what to 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -24,9 +25,11 @@ from ladder_lsp.pipeline.checks.tests import run_pytest
 from ladder_lsp.pipeline.edits import minimal_edits
 from ladder_lsp.pipeline.reasoning import only_reasoned, strip_reasoning
 from ladder_lsp.pipeline.reindent import build_block
+from ladder_lsp.pipeline.surroundings import cut_surroundings
 from ladder_lsp.pipeline.testfile import merge_generated, plan_for
 from ladder_lsp.settings import ChecksSettings
 
+log = logging.getLogger(__name__)
 OFFLOAD_CHARS = 100_000  # checks on documents bigger than this run in a worker thread
 UNCHANGED = "the model returned the code unchanged"
 
@@ -75,7 +78,10 @@ async def judge(
             inp, tier, model, extracted.code, completion.finish_reason, checks
         )
     target = inp.target
-    new_block = build_block(target, extracted.code)
+    code, cut = cut_surroundings(target, extracted.code)
+    if cut:
+        log.info("cut %d line(s) the answer repeats from around the selection", cut)
+    new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
     old_doc = "".join(target.lines)
     new_doc = "".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,8 @@ def ladder(
 ) -> subprocess.CompletedProcess[str]:
     """`ladder-lsp ARGS` as a shell runs it: a clean environment, its ledger and HOME in tmp."""
     env = {"PATH": "/usr/bin:/bin", "LADDER_LEDGER": str(tmp / "ledger.sqlite3"), "HOME": str(tmp)}
+    if "PYTHONPATH" in os.environ:  # the checkout under test, not whichever one is installed
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "ladder_lsp", *args],
         capture_output=True,
@@ -177,3 +180,34 @@ def test_version_and_stdio_flag(tmp_path: Path) -> None:
     # VS Code's client appends --stdio; the server must accept it (EOF on stdin ends it)
     proc = ladder("--stdio", tmp=tmp_path, stdin="")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_run_edit_needs_an_instruction_and_sends_nothing_without_one(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    proc = ladder("run", "edit", f"{cart}:8-12", "--base-url", fake_local.base_url, tmp=tmp_path)
+    assert proc.returncode == 2
+    assert "needs an instruction" in proc.stderr and '-m "INSTRUCTION"' in proc.stderr
+    assert fake_local.chat_requests() == []
+
+
+def test_run_edit_with_m_sends_the_instruction(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    proc = ladder(
+        "run",
+        "edit",
+        f"{cart}:8-12",
+        "-m",
+        "rename the loop variable to item",
+        "--base-url",
+        fake_local.base_url,
+        tmp=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "+        for item in items:" in proc.stdout
+    (sent,) = fake_local.chat_requests()
+    assert "Instruction from the user: rename the loop variable to item" in str(
+        sent["messages"][1]["content"]
+    )

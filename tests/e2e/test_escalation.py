@@ -121,6 +121,21 @@ async def test_reasoning_only_local_answers_escalate_and_claudes_thinking_is_dro
     assert "CLAUDE_THINKS" not in lsp.docs[URI].text
 
 
+async def test_a_cross_cutting_instruction_goes_to_claude_and_the_log_says_why(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.push(ClaudeReply(GOOD))
+    lsp.open(URI, CART)
+    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Edit with local model…")
+    assert action.command is not None and action.command.arguments
+    args = {**action.command.arguments[0], "instruction": "rename the loop variable everywhere"}
+    result = await lsp.command("ladder.run", args)
+    assert result["applied"] is True and result["tier"] == "claude", result
+    assert fake_local.chat_requests() == []
+    logged = [m.message for m in lsp.client.log_messages]
+    assert any('cross-cutting instruction ("everywhere")' in m for m in logged), logged
+
+
 @pytest.mark.settings({"routing": {"escalateAbove": 1}})
 async def test_complex_selection_goes_straight_to_claude(
     lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic

@@ -98,6 +98,7 @@ async def judge(
         diagnostics=inp.diagnostics,
         source_path=inp.path,
         custom_prompt=inp.spec.custom_prompt,
+        instruction=inp.instruction,
     )
     reasons = (
         await asyncio.to_thread(run_checks, ctx)

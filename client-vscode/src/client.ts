@@ -1,6 +1,6 @@
 // The language client's life: start the server with the current settings and Claude key,
 // restart it, stop it, and say clearly when it cannot start.
-import type { OutputChannel, SecretStorage } from 'vscode';
+import type { Memento, OutputChannel, SecretStorage } from 'vscode';
 import {
   CloseAction,
   ExecuteCommandRequest,
@@ -9,6 +9,7 @@ import {
   State,
   type ErrorHandler,
 } from 'vscode-languageclient/node';
+import { InstructionHistory, instructionMiddleware } from './instructions';
 import { commandLine, resolveServerCommand, type ServerCommand } from './launch';
 import { STATUS_NOTIFICATION, type ServerCommands } from './protocol';
 import { getClaudeKey, serverEnv } from './secrets';
@@ -41,6 +42,8 @@ export class LadderClient {
     private readonly secrets: SecretStorage,
     private readonly output: OutputChannel,
     private readonly statusBar: StatusBar,
+    /** Where the last instructions for "Edit with …" are kept (the extension's globalState). */
+    private readonly state?: Memento,
   ) {}
 
   /** Stops the server if it runs, then starts it with the current settings and Claude key. */
@@ -114,7 +117,12 @@ export class LadderClient {
         documentSelector: [...DOCUMENT_SELECTOR],
         initializationOptions: initializationOptions(vscode.getConfiguration('ladder')),
         synchronize: { configurationSection: 'ladder' },
-        middleware: { workspace: { configuration: configurationMiddleware } },
+        middleware: {
+          workspace: { configuration: configurationMiddleware },
+          ...(this.state
+            ? { executeCommand: instructionMiddleware(new InstructionHistory(this.state)) }
+            : {}),
+        },
         outputChannel: this.output,
         // The server itself tells the user what went wrong (window/showMessage).
         revealOutputChannelOn: RevealOutputChannelOn.Never,

@@ -1,6 +1,6 @@
 // The language client's life: start the server with the current settings and Claude key,
 // restart it, stop it, and say clearly when it cannot start.
-import type { OutputChannel, SecretStorage } from 'vscode';
+import type { Memento, OutputChannel, SecretStorage } from 'vscode';
 import {
   CloseAction,
   ExecuteCommandRequest,
@@ -9,6 +9,7 @@ import {
   State,
   type ErrorHandler,
 } from 'vscode-languageclient/node';
+import { InstructionHistory, instructionMiddleware } from './instructions';
 import { jobMiddleware } from './job';
 import {
   commandLine,
@@ -52,6 +53,8 @@ export class LadderClient {
     private readonly secrets: SecretStorage,
     private readonly output: OutputChannel,
     private readonly statusBar: StatusBar,
+    /** Where the last instructions for "Edit with …" are kept (the extension's globalState). */
+    private readonly state?: Memento,
   ) {}
 
   /** Stops the server if it runs, then starts it with the current settings and Claude key. */
@@ -64,6 +67,17 @@ export class LadderClient {
 
   stop(): Promise<void> {
     return this.enqueue(() => this.stopClient());
+  }
+
+  /** The client's executeCommand middleware: workspace jobs ask for their instruction and
+   * plan, "Edit with …" for its instruction, then the command goes to the server. */
+  private commandMiddleware() {
+    const jobs = jobMiddleware(this.executeCommand);
+    const edits = this.state
+      ? instructionMiddleware(new InstructionHistory(this.state))
+      : undefined;
+    return (command: string, args: unknown[], next: (c: string, a: unknown[]) => unknown) =>
+      jobs(command, args, (c, a) => (edits ? edits(c, a, next) : next(c, a)));
   }
 
   readonly executeCommand: RunServerCommand = async (command, args) => {
@@ -134,7 +148,7 @@ export class LadderClient {
         synchronize: { configurationSection: 'ladder' },
         middleware: {
           workspace: { configuration: configurationMiddleware },
-          executeCommand: jobMiddleware(this.executeCommand),
+          executeCommand: this.commandMiddleware(),
         },
         outputChannel: this.output,
         // The server itself tells the user what went wrong (window/showMessage).

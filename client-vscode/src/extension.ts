@@ -10,7 +10,7 @@ let ladder: LadderClient | undefined;
 export async function activate(context: ExtensionContext): Promise<void> {
   const output = vscode.createOutputChannel('Ladder');
   const statusBar = new StatusBar(SHOW_COMMANDS);
-  const client = new LadderClient(context.secrets, output, statusBar);
+  const client = new LadderClient(context.secrets, output, statusBar, context.globalState);
   ladder = client;
   context.subscriptions.push(
     output,

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="the same report as JSON")
     _settings_args(doctor)
     run = sub.add_parser("run", help="run one action on a file and print the diff")
-    run.add_argument("action", help="refactor, docstring, explain, fix, tests or a custom id")
+    run.add_argument("action", help="refactor, edit, docstring, explain, fix, tests or a custom id")
     run.add_argument("location", help="PATH[:START[-END]] (1-based lines)")
     run.add_argument("--tier", choices=["local", "claude", "auto"], default="auto")
     run.add_argument("--apply", action="store_true", help="write the change to the file")
@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="a diagnostic message for `fix` (repeatable)",
+    )
+    run.add_argument(
+        "-m",
+        "--instruction",
+        default="",
+        metavar="INSTRUCTION",
+        help="what to do, in your words: required for `edit`, extra guidance for the others",
     )
     _settings_args(run)
     job = sub.add_parser("job", help="run a workspace job: a plan of units over many files")

@@ -23,7 +23,7 @@ from ladder_lsp.analysis.definitions import enclosing_definition
 from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
-from ladder_lsp.engine.actions import find_action
+from ladder_lsp.engine.actions import find_action, instruction_problem
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
@@ -60,6 +60,11 @@ async def run(
     if spec is None:
         _err(f"unknown action {args.action!r}")
         return 2
+    instruction = args.instruction.strip()
+    unusable = instruction_problem(spec, instruction)
+    if unusable:
+        _err(f'{unusable} (give it with -m "INSTRUCTION")' if not instruction else unusable)
+        return 2
     try:
         data = await asyncio.to_thread(path.read_bytes)
         text = data.decode("utf-8")
@@ -86,6 +91,7 @@ async def run(
         path=str(path),
         diagnostics=tuple(args.diagnostic),
         tier=tier,
+        instruction=instruction,
         read_file=read_text_file,
     )
     started = time.monotonic()

@@ -250,3 +250,34 @@ def test_version_and_stdio_flag(tmp_path: Path) -> None:
     # VS Code's client appends --stdio; the server must accept it (EOF on stdin ends it)
     proc = ladder("--stdio", tmp=tmp_path, stdin="")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_run_edit_needs_an_instruction_and_sends_nothing_without_one(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    proc = ladder("run", "edit", f"{cart}:8-12", "--base-url", fake_local.base_url, tmp=tmp_path)
+    assert proc.returncode == 2
+    assert "needs an instruction" in proc.stderr and '-m "INSTRUCTION"' in proc.stderr
+    assert fake_local.chat_requests() == []
+
+
+def test_run_edit_with_m_sends_the_instruction(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path
+) -> None:
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    proc = ladder(
+        "run",
+        "edit",
+        f"{cart}:8-12",
+        "-m",
+        "rename the loop variable to item",
+        "--base-url",
+        fake_local.base_url,
+        tmp=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "+        for item in items:" in proc.stdout
+    (sent,) = fake_local.chat_requests()
+    assert "Instruction from the user: rename the loop variable to item" in str(
+        sent["messages"][1]["content"]
+    )

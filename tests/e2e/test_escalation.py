@@ -16,7 +16,7 @@ from tests.e2e.editor import Editor
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, TOTAL_RANGE, URI, by_title
 from tests.fakes.anthropic import ClaudeReply, FakeAnthropic, claude_error, sent_api_key
 from tests.fakes.lmstudio import FakeLMStudio, Reply
-from tests.fakes.script import Fault
+from tests.fakes.script import Fault, Thought
 
 KEY = "sk-ant-test-0123456789abcdefghijklmnop"
 GOOD = f"```python\n{REFACTORED_TOTAL}```"
@@ -105,6 +105,35 @@ async def test_failing_local_answer_retries_then_escalates_to_claude(
     usage = await lsp.command("ladder.usage")
     assert usage["tiers"]["claude"]["costUsd"] > 0
     assert usage["savedUsd"] == 0, "local work that was thrown away saved nothing"
+
+
+async def test_reasoning_only_local_answers_escalate_and_claudes_thinking_is_dropped(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    thinking = [Thought("hmm, "), Thought("the loop...")]
+    fake_local.push(Reply(chunks=thinking), Reply(chunks=thinking))
+    fake_claude.push(ClaudeReply(chunks=[Thought("CLAUDE_THINKS "), GOOD]))
+    result = await refactor(lsp)
+    assert result["applied"] is True and result["tier"] == "claude", result
+    retry_prompt = fake_local.chat_requests()[1]["messages"][1]["content"]
+    assert "only reasoned" in retry_prompt, "the retry hears why the answer was rejected"
+    assert "t += item.price * item.qty" in lsp.docs[URI].text
+    assert "CLAUDE_THINKS" not in lsp.docs[URI].text
+
+
+async def test_a_cross_cutting_instruction_goes_to_claude_and_the_log_says_why(
+    lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.push(ClaudeReply(GOOD))
+    lsp.open(URI, CART)
+    action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Edit with local model…")
+    assert action.command is not None and action.command.arguments
+    args = {**action.command.arguments[0], "instruction": "rename the loop variable everywhere"}
+    result = await lsp.command("ladder.run", args)
+    assert result["applied"] is True and result["tier"] == "claude", result
+    assert fake_local.chat_requests() == []
+    logged = [m.message for m in lsp.client.log_messages]
+    assert any('cross-cutting instruction ("everywhere")' in m for m in logged), logged
 
 
 @pytest.mark.settings({"routing": {"escalateAbove": 1}})

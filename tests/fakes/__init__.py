@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     )
     from .backends import Answer, FakeBackend, FakeBackends, FakeLocalServer
     from .lmstudio import NO_MODELS_LOADED, FakeLMStudio, Reply, no_models_loaded, openai_error
-    from .script import Fault, FaultKind, split_pieces
+    from .script import Fault, FaultKind, Thought, split_pieces
 
 _HOMES = {
     "._http": ["ClientGone", "Exchange", "FakeServer", "RecordedRequest"],
@@ -46,7 +46,7 @@ _HOMES = {
         "sent_api_key",
     ],
     ".lmstudio": ["NO_MODELS_LOADED", "FakeLMStudio", "Reply", "no_models_loaded", "openai_error"],
-    ".script": ["Fault", "FaultKind", "split_pieces"],
+    ".script": ["Fault", "FaultKind", "Thought", "split_pieces"],
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -72,6 +72,7 @@ __all__ = [  # noqa: RUF022 -- grouped like _HOMES
     "openai_error",
     "Fault",
     "FaultKind",
+    "Thought",
     "split_pieces",
 ]
 assert sorted(__all__) == sorted(_WHERE)

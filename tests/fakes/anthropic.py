@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._http import Exchange, FakeServer, RecordedRequest
-from .script import Fault, ReplyBase, Script, Scripted, StreamFormat, run_reply, sse
+from .script import Fault, ReplyBase, Script, Scripted, StreamFormat, Thought, run_reply, sse
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
@@ -228,9 +228,14 @@ class FakeAnthropic(Scripted[ClaudeReply], FakeServer):
             whole=lambda: {
                 **message,
                 "content": [
+                    *(
+                        [{"type": "thinking", "thinking": reply.reasoning_text, "signature": "x"}]
+                        if reply.reasoning_text
+                        else []
+                    ),
                     {**block, "input": json.loads(reply.full_text)}
                     if reply.tool
-                    else {"type": "text", "text": reply.full_text}
+                    else {"type": "text", "text": reply.full_text},
                 ],
                 "stop_reason": stop,
             },
@@ -257,39 +262,77 @@ def _estimate(body: Any) -> int:
     return max(1, len(json.dumps([body.get("system"), body.get("messages")])) // 4)
 
 
+class _Blocks:
+    """The content blocks of a stream as pieces arrive: extended thinking (``Thought``
+    pieces) opens a ``thinking`` block; the first text after it closes that block and opens
+    the ``text`` block at the next index, as the real API orders them."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.index = 0
+        self.kind = ""
+        self.answer = answer  # the answer's block: text, or a tool call (its input as JSON)
+
+    def piece(self, text: str) -> bytes:
+        kind = "thinking" if isinstance(text, Thought) else self.answer["type"]
+        out = b""
+        if kind != self.kind:
+            if self.kind:
+                if self.kind == "thinking":
+                    out += _delta(self.index, {"type": "signature_delta", "signature": "x"})
+                out += _block_stop(self.index)
+                self.index += 1
+            out += _block_start(self.index, kind, self.answer)
+            self.kind = kind
+        if kind == "thinking":
+            return out + _delta(self.index, {"type": "thinking_delta", "thinking": str(text)})
+        if kind == "tool_use":
+            return out + _delta(self.index, {"type": "input_json_delta", "partial_json": text})
+        return out + _delta(self.index, {"type": "text_delta", "text": text})
+
+    def close(self) -> bytes:
+        """The last block's stop (an empty text block when nothing streamed)."""
+        opened = b"" if self.kind else _block_start(self.index, self.answer["type"], self.answer)
+        return opened + _block_stop(self.index)
+
+
+def _block_start(index: int, kind: str, answer: dict[str, Any]) -> bytes:
+    block: dict[str, Any] = answer
+    if kind == "thinking":
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+    return sse(
+        {"type": "content_block_start", "index": index, "content_block": block},
+        "content_block_start",
+    )
+
+
+def _block_stop(index: int) -> bytes:
+    return sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+
+
+def _delta(index: int, delta: dict[str, Any]) -> bytes:
+    return sse(
+        {"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"
+    )
+
+
 def _stream_format(
     message: dict[str, Any], stop_reason: str, block: dict[str, Any]
 ) -> StreamFormat:
-    """The Messages event sequence around one text block (or one tool call's input JSON)."""
-    delta_type, field = ("input_json_delta", "partial_json") if block["type"] == "tool_use" else (
-        "text_delta", "text")  # fmt: skip
+    """The Messages event sequence: thinking block (when the reply has ``Thought`` pieces),
+    then the answer's block (text, or one tool call's input JSON)."""
     start_usage = {**message["usage"], "output_tokens": 1}
+    blocks = _Blocks(block)
     return StreamFormat(
         head=[
             sse(
                 {"type": "message_start", "message": {**message, "usage": start_usage}},
                 "message_start",
             ),
-            sse(
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": block,
-                },
-                "content_block_start",
-            ),
             sse({"type": "ping"}, "ping"),
         ],
-        piece=lambda text: sse(
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": delta_type, field: text},
-            },
-            "content_block_delta",
-        ),
+        piece=blocks.piece,
+        end_content=lambda: [blocks.close()],
         tail=[
-            sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
             sse(
                 {
                     "type": "message_delta",

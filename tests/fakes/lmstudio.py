@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._http import Exchange, FakeServer
-from .script import Fault, ReplyBase, Script, Scripted, StreamFormat, run_reply, sse
+from .script import Fault, ReplyBase, Script, Scripted, StreamFormat, Thought, run_reply, sse
 
 NO_MODELS_LOADED = (
     "No models loaded. Please load a model in the developer page or use the `lms load` command."
@@ -65,11 +65,15 @@ class Reply(ReplyBase):
     """A scripted chat answer. ``Reply("def f(): ...")`` streams that text in ~4-char pieces.
 
     Token counts default to an estimate (prompt: JSON length / 4; completion: piece count).
+    :class:`Thought` pieces stream as ``delta.<reasoning_key>`` (LM Studio and llama.cpp say
+    ``reasoning_content``, vLLM ``reasoning``), and sit in ``message.<reasoning_key>`` of a
+    whole body.
     """
 
     finish_reason: str = "stop"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    reasoning_key: str = "reasoning_content"
 
 
 def no_models_loaded(status: int = 404) -> Fault:
@@ -259,7 +263,11 @@ class FakeLMStudio(Scripted[Reply], FakeServer):
             reply,
             stream=body.get("stream") is True,
             fmt=_stream_format(
-                meta, reply.finish_reason, usage, bool(stream_options.get("include_usage"))
+                meta,
+                reply.finish_reason,
+                usage,
+                bool(stream_options.get("include_usage")),
+                reply.reasoning_key,
             ),
             whole=lambda: _completion(meta, reply, usage),
             error_body=lambda status: _error_object(
@@ -289,7 +297,11 @@ def _chunk(meta: dict[str, Any], delta: dict[str, Any], finish: str | None) -> d
 
 
 def _stream_format(
-    meta: dict[str, Any], finish: str, usage: dict[str, int], include_usage: bool
+    meta: dict[str, Any],
+    finish: str,
+    usage: dict[str, int],
+    include_usage: bool,
+    reasoning_key: str = "reasoning_content",
 ) -> StreamFormat:
     """OpenAI chunk sequence: role chunk, content chunks, finish chunk, usage chunk, [DONE]."""
     tail = [sse(_chunk(meta, {}, finish))]
@@ -298,7 +310,11 @@ def _stream_format(
     tail.append(b"data: [DONE]\n\n")
     return StreamFormat(
         head=[sse(_chunk(meta, {"role": "assistant", "content": ""}, None))],
-        piece=lambda text: sse(_chunk(meta, {"content": text}, None)),
+        piece=lambda text: sse(
+            _chunk(meta, {reasoning_key: str(text)}, None)
+            if isinstance(text, Thought)
+            else _chunk(meta, {"content": text}, None)
+        ),
         tail=tail,
         error=lambda body: sse(
             body if body is not None else _error_object("Model crashed", "server_error")
@@ -316,7 +332,11 @@ def _completion(meta: dict[str, Any], reply: Reply, usage: dict[str, int]) -> di
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.full_text},
+                "message": {
+                    "role": "assistant",
+                    "content": reply.full_text,
+                    **({reply.reasoning_key: reply.reasoning_text} if reply.reasoning_text else {}),
+                },
                 "logprobs": None,
                 "finish_reason": reply.finish_reason,
             }

@@ -101,6 +101,12 @@ def split_pieces(text: str) -> list[str]:
     return _PIECE.findall(text)
 
 
+class Thought(str):
+    """A reasoning piece in ``ReplyBase.chunks``: a fake streams it in its reasoning field
+    (``delta.reasoning_content``, Claude's ``thinking_delta``) instead of the answer's, so
+    ``chunks=[Thought("hmm "), "def f", Thought("ok"), "(): ..."]`` interleaves the two."""
+
+
 @dataclass
 class ReplyBase:
     """Fields every scripted reply has; each fake adds its own (finish/stop reason, usage).
@@ -121,7 +127,12 @@ class ReplyBase:
 
     @property
     def full_text(self) -> str:
-        return "".join(self.pieces())
+        """The answer as a whole body carries it: the pieces that are not reasoning."""
+        return "".join(p for p in self.pieces() if not isinstance(p, Thought))
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(p for p in self.pieces() if isinstance(p, Thought))
 
 
 R = TypeVar("R", bound=ReplyBase)
@@ -200,7 +211,8 @@ GARBAGE_HTML = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>P
 
 @dataclass
 class StreamFormat:
-    """How a fake spells a stream: events before, per piece and after the content, a
+    """How a fake spells a stream: events before, per piece and after the content (
+    ``end_content`` first: what closes the content, known only once it streamed), a
     mid-stream error event, and the non-JSON lines of :meth:`Fault.garbage`."""
 
     head: list[bytes]
@@ -208,6 +220,7 @@ class StreamFormat:
     tail: list[bytes]
     error: Callable[[Any], bytes]
     garbage: list[bytes] = field(default_factory=lambda: list(GARBAGE_SSE))
+    end_content: Callable[[], list[bytes]] = field(default=lambda: [])
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -289,7 +302,7 @@ def _stream(
         ex.write_chunk(fmt.error(fault.body))
         ex.end_stream()
         return
-    for event in fmt.tail:
+    for event in (*fmt.end_content(), *fmt.tail):
         ex.write_chunk(event)
     ex.end_stream()
 
@@ -351,6 +364,7 @@ __all__ = [
     "Script",
     "Scripted",
     "StreamFormat",
+    "Thought",
     "run_reply",
     "send_body",
     "split_pieces",

@@ -240,6 +240,44 @@ def test_neovim_applies_refactor(
     )
 
 
+def test_neovim_edit_with_instruction_from_vim_ui_input(
+    tmp_path: Path, fake_local: FakeLMStudio
+) -> None:
+    """The README's \\le mapping: vim.ui.input asks, `ladder.run` carries the instruction."""
+    require(editor_available("nvim"), "Neovim (nvim)", INSTALL["nvim"])
+    case = CASES["ascii-method"]
+    fake_local.push(Reply(case.answer, chunk_delay=0.01))
+    session = new_session(tmp_path, case)
+    config = {
+        "file": str(session.file),
+        "snippet": str(snippet_for("neovim-0.7.lua", fake_local, tmp_path)),
+        "mode": "edit",
+        "instruction": "rename the loop variable to item",
+        "title": "",
+        "select": case.select,
+        "result": str(session.result),
+        "timeout_ms": 30_000,
+    }
+    cfg_path = tmp_path / "nvim-config.json"
+    cfg_path.write_text(json.dumps(config), "utf-8")
+    session.env["LADDER_NVIM_CONFIG"] = str(cfg_path)
+    observed = run_editor(
+        session,
+        ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
+         "-c", f"luafile {EDITORS_DIR / 'nvim_driver.lua'}"],
+    )  # fmt: skip
+    try:
+        assert observed["input_prompt"] == "Ladder, edit: "
+        assert observed["command_result"]["applied"] is True, observed["command_result"]
+        assert session.file.read_bytes().decode("utf-8") == case.expected
+        (sent,) = fake_local.chat_requests()
+        prompt = sent["messages"][1]["content"]
+        assert "Instruction from the user: rename the loop variable to item" in prompt
+        assert "Change the code as the user's instruction" in prompt, "the edit action ran"
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{session.diagnostics()}")
+
+
 def fmt_range(rng: dict[str, Any]) -> str:
     s, e = rng["start"], rng["end"]
     return f"{s['line']}:{s['character']}-{e['line']}:{e['character']}"

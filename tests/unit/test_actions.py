@@ -9,6 +9,7 @@ from ladder_lsp.engine.actions import (
     BUILTIN_IDS,
     catalogue,
     find_action,
+    instruction_problem,
     kind_allowed,
     title,
 )
@@ -24,6 +25,7 @@ def test_builtin_catalogue_and_kinds() -> None:
     kinds = {a.id: a.kind for a in catalogue(Settings())}
     assert kinds == {
         "refactor": "refactor.rewrite",
+        "edit": "refactor.rewrite",
         "docstring": "refactor.rewrite",
         "explain": "source",
         "fix": "quickfix",
@@ -99,3 +101,16 @@ def test_fix_title_names_the_diagnostic_shortened() -> None:
 )
 def test_only_filter(kind: str, only: list[str] | None, allowed: bool) -> None:
     assert kind_allowed(kind, only) is allowed
+
+
+def test_edit_asks_for_an_instruction_in_its_title_and_needs_one() -> None:
+    edit = find_action("edit", Settings())
+    assert edit is not None and edit.needs_instruction
+    assert title(edit, "local model") == "Edit with local model…"
+    assert title(edit, "Claude", why="complexity 70") == "Edit with Claude… (complexity 70)"
+    assert "needs an instruction" in instruction_problem(edit, "  ")
+    assert "nothing was sent" in instruction_problem(edit, "")
+    assert instruction_problem(edit, "use pathlib") == ""
+    refactor = find_action("refactor", Settings())
+    assert refactor is not None and instruction_problem(refactor, "") == "", "optional there"
+    assert "at most" in instruction_problem(refactor, "x" * 5000)

@@ -28,8 +28,8 @@ from tests.fixtures.answers.measure import (
 __all__ = ["judge"]  # the guards' unit tests judge single cases with it
 
 # What the pipeline measures today; a change that lowers the first or raises the second fails.
-MIN_CAUGHT = 0.956  # 110 of 115 bad answers
-MAX_WRONGLY_REJECTED = 0.0  # 0 of 33 good answers
+MIN_CAUGHT = 0.957  # 112 of 117 bad answers
+MAX_WRONGLY_REJECTED = 0.0  # 0 of 37 good answers
 
 
 @pytest.fixture(scope="module")

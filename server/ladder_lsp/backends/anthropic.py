@@ -164,6 +164,7 @@ class ClaudeBackend:
                            "input_schema": json.loads(tool.schema)}],
                 "tool_choice": {"type": "tool", "name": tool.name},
             }  # fmt: skip
+        thought = 0
         async with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=request.max_tokens,
@@ -173,6 +174,11 @@ class ClaudeBackend:
         ) as stream:
             seen.started = True  # Claude answered 200: from here on a failure is a cut stream
             async for event in stream:
+                thinking = _delta_thinking(event)
+                if thinking:  # extended thinking: progress only, never the answer
+                    thought += 1
+                    on_event(StreamEvent(reasoning=thinking))
+                    continue
                 text = _delta_text(event)
                 if text:
                     parts.append(text)
@@ -208,6 +214,7 @@ class ClaudeBackend:
                 cache_read_tokens=usage.cache_read_input_tokens or 0,
                 cache_write_tokens=usage.cache_creation_input_tokens or 0,
             ),
+            reasoning_tokens=thought,
         )
 
     async def list_models(self) -> list[ModelInfo]:
@@ -243,6 +250,15 @@ def _delta_text(event: object) -> str:
     delta = getattr(event, "delta", None)
     if getattr(event, "type", "") == "content_block_delta" and delta is not None:
         return str(getattr(delta, "text", "") or "")
+    return ""
+
+
+def _delta_thinking(event: object) -> str:
+    """The thinking of a `content_block_delta` event of a thinking block; "" otherwise."""
+    delta = getattr(event, "delta", None)
+    if getattr(event, "type", "") == "content_block_delta" and delta is not None:
+        if getattr(delta, "type", "") == "thinking_delta":
+            return str(getattr(delta, "thinking", "") or "")
     return ""
 
 

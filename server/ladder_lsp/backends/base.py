@@ -76,6 +76,9 @@ class Completion:
     model: str
     usage: Usage
     endpoint: str = ""  # which server of the local pool answered ("" for other backends)
+    # reasoning the server streamed apart from the answer (`reasoning_content`, Claude's
+    # thinking blocks), counted in deltas; never part of `text`
+    reasoning_tokens: int = 0
 
 
 @attrs.frozen
@@ -113,11 +116,13 @@ class BackendError(Exception):
 
 @attrs.frozen
 class StreamEvent:
-    """Progress from a running completion: text deltas, or a status line ("loading model…");
-    `restart`: the answer starts again from scratch (re-sent to another server)."""
+    """Progress from a running completion: answer deltas, reasoning deltas (a reasoning model's
+    thinking, shown as progress only), or a status line ("loading model…"); `restart`: the
+    answer starts again from scratch (re-sent to another server)."""
 
     text: str = ""
     status: str = ""
+    reasoning: str = ""
     restart: bool = False
 
 

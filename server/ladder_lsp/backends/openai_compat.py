@@ -7,7 +7,9 @@ server answers come from `discovery.py`. Leaving the `async with` early (cancell
 the connection, which makes LM Studio stop generating. Answers are bounded: a server that
 ignores `max_tokens` (or streams forever) is cut off at `base.answer_cap` characters, and the
 answer is then treated as truncated (`finish_reason` "length"); bodies read whole are capped
-too.
+too. Reasoning models (LM Studio, llama.cpp or vLLM with a reasoning parser) stream their
+thinking apart from the answer, as `delta.reasoning_content` or `delta.reasoning`: it is
+reported as progress and counted (`Completion.reasoning_tokens`), never part of the answer.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class OpenAICompatBackend(ModelDiscovery):
         model = str(body["model"])
         cap = answer_cap(int(body.get("max_tokens") or 0), at_least=MIN_CAP_TOKENS)
         received = 0
+        reasoned = 0
         try:
             async with self._http().stream(
                 "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
@@ -132,7 +135,13 @@ class OpenAICompatBackend(ModelDiscovery):
                     if chunk.get("usage"):
                         usage = _usage(chunk["usage"])
                     for choice in chunk.get("choices") or []:
-                        delta = (choice.get("delta") or {}).get("content") or ""
+                        fields = choice.get("delta") or {}
+                        thought = _reasoning(fields)
+                        if thought:
+                            reasoned += 1
+                            received += len(thought)
+                            on_event(StreamEvent(reasoning=thought))
+                        delta = fields.get("content") or ""
                         if delta:
                             parts.append(delta)
                             received += len(delta)
@@ -153,8 +162,14 @@ class OpenAICompatBackend(ModelDiscovery):
                 "The local server ended the answer without finishing it (connection dropped).",
             )
         if not usage.output_tokens:
-            usage = Usage(input_tokens=usage.input_tokens, output_tokens=len(parts))
-        return Completion(text="".join(parts), finish_reason=finish, model=model, usage=usage)
+            usage = Usage(input_tokens=usage.input_tokens, output_tokens=len(parts) + reasoned)
+        return Completion(
+            text="".join(parts),
+            finish_reason=finish,
+            model=model,
+            usage=usage,
+            reasoning_tokens=reasoned,
+        )
 
     async def _plain(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"
@@ -223,6 +238,15 @@ def _json_chunk(data: str) -> dict[str, Any]:
     return chunk
 
 
+def _reasoning(fields: Any) -> str:
+    """The thinking in a delta or message: `reasoning_content` (LM Studio, DeepSeek, llama.cpp)
+    or `reasoning` (vLLM, OpenRouter)."""
+    if not isinstance(fields, dict):
+        return ""
+    value = fields.get("reasoning_content") or fields.get("reasoning") or ""
+    return value if isinstance(value, str) else ""
+
+
 def _usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return Usage()
@@ -237,14 +261,18 @@ def _parse_plain(content: bytes, model: str, on_event: OnEvent) -> Completion:
         payload = json.loads(content)
         choice = payload["choices"][0]
         text = choice["message"]["content"] or ""
+        thought = _reasoning(choice["message"])
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise BackendError(
             FailureKind.BAD_RESPONSE, "The local server's answer is not an OpenAI chat completion."
         ) from exc
+    if thought:
+        on_event(StreamEvent(reasoning=thought))
     on_event(StreamEvent(text=text))
     return Completion(
         text=text,
         finish_reason=str(choice.get("finish_reason") or "stop"),
         model=str(payload.get("model") or model),
         usage=_usage(payload.get("usage")),
+        reasoning_tokens=max(1, len(thought) // 4) if thought else 0,
     )

@@ -27,6 +27,7 @@ class ActionSpec:
     task: str  # what the model is asked to do, in the prompt
     edits_code: bool = True
     custom_prompt: str = ""  # user template with {code}, {language}, {path}
+    needs_instruction: bool = False  # the user says what to do (`ladder.run` "instruction")
 
 
 BUILTIN: tuple[ActionSpec, ...] = (
@@ -37,6 +38,14 @@ BUILTIN: tuple[ActionSpec, ...] = (
         "Refactor the code for clarity and maintainability. Keep its behaviour and public "
         "interface exactly: same names, parameters (including self/cls), decorators, return "
         "values and side effects.",
+    ),
+    ActionSpec(
+        "edit",
+        "Edit",
+        REFACTOR_REWRITE,
+        "Change the code as the user's instruction below says, and nothing else. Keep every "
+        "name, parameter and behaviour the instruction does not ask to change.",
+        needs_instruction=True,
     ),
     ActionSpec(
         "docstring",
@@ -69,6 +78,7 @@ BUILTIN: tuple[ActionSpec, ...] = (
     ),
 )
 BUILTIN_IDS = frozenset(a.id for a in BUILTIN)  # a custom action may not take one (settings)
+MAX_INSTRUCTION_CHARS = 4000  # an instruction is a sentence or a paragraph, not a document
 
 
 def catalogue(settings: Settings) -> list[ActionSpec]:
@@ -92,15 +102,32 @@ def find_action(action_id: str, settings: Settings) -> ActionSpec | None:
     return next((a for a in catalogue(settings) if a.id == action_id), None)
 
 
+def instruction_problem(spec: ActionSpec, instruction: str) -> str:
+    """Why a run cannot start with this instruction ('' when it can): `edit` needs one; any
+    action takes one as extra guidance. Checked before anything is sent to a model."""
+    if spec.needs_instruction and not instruction.strip():
+        return (
+            f"{spec.verb} needs an instruction: say what to change (for example "
+            '"use pathlib"); nothing was sent to a model'
+        )
+    if len(instruction) > MAX_INSTRUCTION_CHARS:
+        return (
+            f"the instruction is {len(instruction):,} characters long (at most "
+            f"{MAX_INSTRUCTION_CHARS:,}); nothing was sent to a model"
+        )
+    return ""
+
+
 def title(spec: ActionSpec, where: str, *, diagnostic: str = "", why: str = "") -> str:
-    """`Refactor with local model`, `Fix "x is undefined" with Claude (312 lines, …)`."""
+    """`Refactor with local model`, `Fix "x is undefined" with Claude (312 lines, …)`;
+    `Edit with local model…` for an action that asks the user for an instruction first."""
     verb = spec.verb
     if spec.id == "fix" and diagnostic:
         short = diagnostic.splitlines()[0].strip()
         if len(short) > 60:
             short = short[:57] + "…"
         verb = f'Fix "{short}"'
-    text = f"{verb} with {where}"
+    text = f"{verb} with {where}{'…' if spec.needs_instruction else ''}"
     return f"{text} ({why})" if why else text
 
 

@@ -30,6 +30,7 @@ from ladder_lsp.backends.base import (
 )
 from ladder_lsp.backends.factory import BackendFactory, Backends
 from ladder_lsp.engine import prompts, routing
+from ladder_lsp.engine.actions import instruction_problem
 from ladder_lsp.engine.progress import ProgressMeter
 from ladder_lsp.engine.run_types import Attempt, Report, RunInput, RunOutcome
 from ladder_lsp.engine.verdict import (
@@ -134,6 +135,9 @@ class Engine:
     async def run(self, inp: RunInput, report: Report) -> RunOutcome:
         meter = ProgressMeter(report)
         code = inp.target.selected_text
+        unusable = instruction_problem(inp.spec, inp.instruction)
+        if unusable:
+            return RunOutcome("failed", unusable[0].upper() + unusable[1:] + ".")
         if self.local.reachable is False:
             await self.local.probe()  # it may be back: a refused connection costs nothing
         context = await self._local_context()
@@ -143,7 +147,9 @@ class Engine:
 
         def read_selection() -> tuple[routing.Score, str]:
             """The two passes over the whole selection: its score and the secret scan."""
-            the_score = routing.score(inp.spec, code, inp.language, inp.diagnostics, context)
+            the_score = routing.score(
+                inp.spec, code, inp.language, inp.diagnostics, context, inp.instruction
+            )
             return the_score, self._private_reason(inp.path, code)
 
         if len(code) > OFF_LOOP_CHARS:  # seconds on a big file: listing must keep answering
@@ -154,13 +160,15 @@ class Engine:
         decision = routing.decide(inp.spec, self.settings, available, the_score, explicit=inp.tier)
         if decision.tier is None:
             return RunOutcome("failed", decision.refusal)
+        steps: list[str] = []
+        if decision.why and decision.tier is Tier.CLAUDE:
+            steps.append(f"sent to Claude: {decision.why}")  # logged, as titles say it
         unreadable = await unreadable_test_file(inp)
         if unreadable:
             return RunOutcome("failed", unreadable)
         queue = routing.plan(decision.tier, self.settings, available, explicit=inp.tier is not None)
         if queue == [Tier.LOCAL, Tier.LOCAL] and available.private_reason:
             log.info("escalation to Claude blocked: %s", available.private_reason)
-        steps: list[str] = []
         tried: list[Tier] = []
         attempts: list[Attempt] = []
         retry_reason = ""
@@ -268,6 +276,7 @@ class Engine:
             diagnostics=inp.diagnostics,
             retry_reason=retry_reason,
             test_module=plan.import_hint if plan else "",
+            instruction=inp.instruction,
         )
         window = context if tier is Tier.LOCAL else prompts.CLAUDE_CONTEXT_TOKENS
         try:

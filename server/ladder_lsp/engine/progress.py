@@ -2,7 +2,9 @@
 
 Stream events arrive per token; the editor and the terminal need a line at most every
 `min_interval` seconds, and the rate is measured from the first token (not from the request,
-which includes the model's time to read the prompt).
+which includes the model's time to read the prompt). A reasoning model's thinking shows as
+`thinking · N tok` until the answer starts; the answer's count and rate start from its own
+first token.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ class ProgressMeter:
         self._min = min_interval
         self.label = ""
         self.tokens = 0
+        self.thinking = 0
         self._first: float | None = None
         self._last_sent = 0.0
         self.rate = 0.0
 
     def start(self, label: str) -> None:
         self.label, self.tokens, self._first, self.rate = label, 0, None, 0.0
+        self.thinking = 0
         self._report(label)
 
     def __call__(self, event: StreamEvent) -> None:
@@ -35,6 +39,12 @@ class ProgressMeter:
             self.tokens, self._first, self.rate = 0, None, 0.0
         if event.status:
             self._report(f"{self.label} · {event.status}")
+            return
+        if event.reasoning and not event.text:
+            self.thinking += 1
+            if self.thinking == 1 or now - self._last_sent >= self._min:
+                self._last_sent = now
+                self._report(f"{self.label} · thinking · {self.thinking} tok")
             return
         if not event.text:
             return

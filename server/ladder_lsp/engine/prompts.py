@@ -82,6 +82,7 @@ class PromptInput:
     diagnostics: tuple[str, ...] = ()
     retry_reason: str = ""  # a previous answer failed this check
     test_module: str = ""  # import path of the code under test (tests action)
+    instruction: str = ""  # the user's own words: what to do (edit) or extra guidance
 
 
 def estimate_tokens(text: str) -> int:
@@ -155,7 +156,10 @@ def _task(inp: PromptInput) -> str:
         )
     else:
         text = spec.task
-    lines = [f"Task: {text}", f"Language: {inp.language}", f"File: {inp.path}"]
+    lines = [f"Task: {text}"]
+    if inp.instruction.strip():
+        lines.append(f"Instruction from the user: {inp.instruction.strip()}")
+    lines += [f"Language: {inp.language}", f"File: {inp.path}"]
     if inp.diagnostics:
         lines.append("Diagnostics to fix:")
         lines.extend(f"- {d}" for d in inp.diagnostics)

@@ -3,8 +3,10 @@ when Claude is not used — as plain functions of what is cheap to know (setting
 available, the code), which the Engine calls and the action listing shows.
 
 The complexity score (0-100) adds up explainable parts: selection size, Python AST shape
-(branches, nesting, names defined elsewhere), the action and its diagnostics, and whether the
-prompt plus the expected answer fits the local model's context. `auto` routing sends work to
+(branches, nesting, names defined elsewhere), the action and its diagnostics, the user's
+instruction (a long one, or one that reaches beyond the selection: "everywhere", "across the
+module", "restructure"), and whether the prompt plus the expected answer fits the local
+model's context. `auto` routing sends work to
 the local model unless the score is above `routing.escalateAbove`; the reason of the biggest
 part goes into the action title ("312 lines, above local limit"). A run then follows its plan
 (local, one local retry with the reason, Claude when escalation is allowed), changed by what
@@ -19,6 +21,7 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -43,8 +46,17 @@ CLAUDE_DOWN = frozenset(
 )
 NO_KEY = "no Claude API key"
 PROMPT_OVERHEAD_TOKENS = 400  # the system prompt and task, roughly, in the fit estimate
-ACTION_WEIGHT = {"tests": 15, "refactor": 10, "fix": 5, "explain": 0, "docstring": 0}
+ACTION_WEIGHT = {"tests": 15, "refactor": 10, "edit": 10, "fix": 5, "explain": 0, "docstring": 0}
 BUILTIN_NAMES = frozenset(dir(builtins))
+LONG_INSTRUCTION_WORDS = 60  # more than a few sentences: a plan, not an edit
+INSTRUCTION_POINTS = 50.0  # with the action's weight, above the default escalateAbove (60)
+_CROSS_CUTTING = re.compile(
+    r"\b(everywhere|throughout|across|codebase|project[- ]wide|whole (?:file|module|project)|"
+    r"every (?:file|module|caller|call site|usage|class|function)|all (?:the )?(?:files|"
+    r"modules|callers|call sites|usages|classes|functions)|restructur\w*|re-?architect\w*|"
+    r"split (?:it |this )?into|migrat\w*)\b",
+    re.IGNORECASE,
+)
 
 
 @attrs.frozen
@@ -96,6 +108,7 @@ def score(
     language: str,
     diagnostics: Sequence[str] = (),
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    instruction: str = "",
 ) -> Score:
     """Pure and fast enough for listing (the code is one selection or definition)."""
     parts: list[tuple[str, float]] = []
@@ -108,12 +121,25 @@ def score(
         parts.append((f"{spec.verb.lower()} is demanding", float(weight)))
     if diagnostics:
         parts.append((f"{len(diagnostics)} diagnostics", min(15.0, 5.0 * len(diagnostics))))
+    parts.extend(instruction_parts(instruction))
     needed = estimate_tokens(code) * 2 + answer_budget(code, spec) + PROMPT_OVERHEAD_TOKENS
     fits = needed <= context_tokens
     if not fits:
         parts.append((f"{n_lines} lines, above local limit", 100.0))
     parts.sort(key=lambda p: -p[1])
     return Score(total=min(100.0, sum(p for _, p in parts)), parts=tuple(parts), fits_local=fits)
+
+
+def instruction_parts(instruction: str) -> list[tuple[str, float]]:
+    """What the user's instruction adds to the score: a long instruction, or one that reaches
+    beyond the selection, is work for the stronger model."""
+    cross = _CROSS_CUTTING.search(instruction)
+    if cross:
+        return [(f'cross-cutting instruction ("{cross.group(0)}")', INSTRUCTION_POINTS)]
+    words = len(instruction.split())
+    if words > LONG_INSTRUCTION_WORDS:
+        return [(f"long instruction ({words} words)", INSTRUCTION_POINTS)]
+    return []
 
 
 @functools.lru_cache(maxsize=32)  # listing scores the same code once per action

@@ -39,6 +39,7 @@ class RunInput:
     path: str  # filesystem path (or the URI for unsaved documents)
     diagnostics: tuple[str, ...] = ()
     tier: Tier | None = None  # an explicit choice ("… with Claude")
+    instruction: str = ""  # what the user asked for, in their words (`edit`; optional else)
     read_file: Callable[[Path], str | None] = lambda _p: None
 
 

@@ -10,6 +10,7 @@ nothing becomes a `Verdict` without an outcome, and the cascade decides what to 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -22,11 +23,13 @@ from ladder_lsp.pipeline.checks.context import CheckContext
 from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.checks.tests import run_pytest
 from ladder_lsp.pipeline.edits import minimal_edits
-from ladder_lsp.pipeline.reasoning import strip_reasoning
+from ladder_lsp.pipeline.reasoning import only_reasoned, strip_reasoning
 from ladder_lsp.pipeline.reindent import build_block
+from ladder_lsp.pipeline.surroundings import cut_surroundings
 from ladder_lsp.pipeline.testfile import merge_generated, plan_for
 from ladder_lsp.settings import ChecksSettings
 
+log = logging.getLogger(__name__)
 OFFLOAD_CHARS = 100_000  # checks on documents bigger than this run in a worker thread
 UNCHANGED = "the model returned the code unchanged"
 
@@ -47,6 +50,9 @@ async def judge(
 ) -> Verdict:
     """The verdict on one answer to `inp`."""
     model = completion.model
+    reasoned = only_reasoned(completion.text, completion.reasoning_tokens, completion.finish_reason)
+    if reasoned:
+        return Verdict(None, reasoned)
     if not inp.spec.edits_code:
         text, unfinished = strip_reasoning(completion.text)
         text = text.strip()
@@ -72,7 +78,10 @@ async def judge(
             inp, tier, model, extracted.code, completion.finish_reason, checks
         )
     target = inp.target
-    new_block = build_block(target, extracted.code)
+    code, cut = cut_surroundings(target, extracted.code)
+    if cut:
+        log.info("cut %d line(s) the answer repeats from around the selection", cut)
+    new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
     old_doc = "".join(target.lines)
     new_doc = "".join(
@@ -89,6 +98,7 @@ async def judge(
         diagnostics=inp.diagnostics,
         source_path=inp.path,
         custom_prompt=inp.spec.custom_prompt,
+        instruction=inp.instruction,
     )
     reasons = (
         await asyncio.to_thread(run_checks, ctx)

@@ -33,6 +33,7 @@ class RunArgs:
     tier: str | None = None
     diagnostics: list[str] | None = None
     workers: bool | None = None  # fan out over top-level definitions (contract extension)
+    instruction: str | None = None  # the user's words: required for `edit`, optional else
 
 
 def offers(
@@ -86,7 +87,7 @@ def offers(
         decision = router.decide(spec, settings, available, the_score)
         args = RunArgs(spec.id, uri, rng, version, None, messages or None)
         actions.append(_action(spec, decision, args, diagnostics if messages else None))
-        if spec.id in ("refactor", "fix") and decision.tier is not None:
+        if spec.id in ("refactor", "fix", "edit") and decision.tier is not None:
             other = Tier.CLAUDE if decision.tier is Tier.LOCAL else Tier.LOCAL
             alt = router.decide(spec, settings, available, the_score, explicit=other)
             if alt.tier is not None:

@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.backends.base import Tier
-from ladder_lsp.engine.actions import find_action
+from ladder_lsp.engine.actions import find_action, instruction_problem
 from ladder_lsp.engine.delivery import Disposition, deliver, record
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.engine.workers import run_workers
@@ -129,6 +129,10 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
     spec = find_action(args.action, ls.settings)
     if spec is None:
         raise UserError(f"unknown action {args.action!r}")
+    instruction = (args.instruction or "").strip()
+    unusable = instruction_problem(spec, instruction)
+    if unusable:
+        raise UserError(unusable)
     doc = open_document(ls.workspace, args.uri)
     if doc is None:
         raise UserError("the document is not open in the editor")
@@ -157,6 +161,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
         path=path,
         diagnostics=tuple(args.diagnostics or ()),
         tier=tier,
+        instruction=instruction,
         read_file=lambda p: _read_text(ls, p),
     )
 

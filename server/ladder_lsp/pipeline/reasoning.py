@@ -27,3 +27,16 @@ def strip_reasoning(text: str) -> tuple[str, str]:
             return "", "the answer ended inside the model's reasoning (<think> never closed)"
         text = text[: opening.start()]
     return text, ""
+
+
+def only_reasoned(text: str, reasoning_tokens: int, finish_reason: str) -> str:
+    """Why an answer whose thinking came apart from it (`reasoning_content`, Claude's thinking
+    blocks) is no answer: nothing but reasoning arrived, or it was cut off while reasoning."""
+    if not reasoning_tokens or text.strip():
+        return ""
+    if finish_reason == "length":
+        return (
+            f"the answer was cut off at the token limit while the model was still reasoning "
+            f"({reasoning_tokens} tok of thinking, no answer)"
+        )
+    return f"the model only reasoned ({reasoning_tokens} tok of thinking) and gave no answer"

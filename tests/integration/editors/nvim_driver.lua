@@ -11,6 +11,8 @@
 -- "ui":  select the code (v / V) and press the snippet's mapping (\la →
 --        vim.lsp.buf.range_code_action); vim.ui.select is answered by this script, and Neovim
 --        runs the chosen action's command itself.
+-- "edit": select the code and press the snippet's \le; vim.ui.input is answered with
+--        cfg.instruction by this script, and the snippet sends `ladder.run` with it.
 -- "raw": client.request_sync('textDocument/codeAction'), then 'workspace/executeCommand'.
 -- Either way Neovim's own workspace/applyEdit handler applies the edit; then :write.
 -- Everything observed goes to cfg.result as JSON; the script always quits.
@@ -116,7 +118,11 @@ local function main()
     end_pos = { sel.last_line + 1, math.max(#last - 1, 0) }
   end
   local started = vim.loop.hrtime() -- the round trip: code actions → run → edit applied → answer
-  if cfg.mode == 'ui' then
+  if cfg.mode == 'ui' or cfg.mode == 'edit' then
+    vim.ui.input = function(opts, on_confirm)
+      out.input_prompt = opts.prompt
+      on_confirm(cfg.instruction)
+    end
     vim.ui.select = function(items, opts, on_choice)
       local chosen
       for i, item in ipairs(items) do
@@ -147,7 +153,7 @@ local function main()
       keys = 'V' .. (more > 0 and (more .. 'j') or '')
     end
     local leader = vim.g.mapleader or '\\'
-    out.keys = keys .. leader .. 'la'
+    out.keys = keys .. leader .. (cfg.mode == 'edit' and 'le' or 'la')
     vim.api.nvim_feedkeys(out.keys, 'mx', false)
     out.request_range = vim.lsp.util.make_given_range_params(
       nil, nil, bufnr, client.offset_encoding).range

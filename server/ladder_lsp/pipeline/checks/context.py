@@ -37,6 +37,7 @@ class CheckContext:
     source_path: str = ""  # the file the action ran on (tests: the code under test)
     custom_prompt: str = ""  # a custom action's prompt (`actions.custom`); "" for built-ins
     source_code: str = ""  # tests: the selected code the tests are written for
+    instruction: str = ""  # the user's instruction (`edit`; extra guidance elsewhere)
 
     @property
     def is_python(self) -> bool:

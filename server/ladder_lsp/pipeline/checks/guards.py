@@ -6,6 +6,8 @@ line 2"). `GUARDS` says which action each one belongs to; `runner` registers the
 the one place that runs them (with the common checks every edit action gets). Guards import
 the context, never the runner, so there is no import cycle.
 
+- `edit`: nothing outside the target changes, no new pyflakes findings (undefined names…),
+  the surface kept unless the instruction asks to change it (`edit`).
 - `docstring`: only docstrings/comments change, and one is added or improved.
 - `refactor`: same public surface, nothing outside the target changes, no new code that
   runs on import, no new pyflakes findings.
@@ -19,7 +21,7 @@ the context, never the runner, so there is no import cycle.
 
 from __future__ import annotations
 
-from ladder_lsp.pipeline.checks import docstring, fix, refactor, tests
+from ladder_lsp.pipeline.checks import docstring, edit, fix, refactor, tests
 from ladder_lsp.pipeline.checks.context import Check
 
 CUSTOM = "custom"  # the registry key for user-defined actions
@@ -31,6 +33,9 @@ GUARDS: tuple[tuple[str, Check], ...] = (
     ("refactor", refactor.check_surface),
     ("refactor", refactor.check_no_import_time_code),
     ("refactor", refactor.check_no_new_findings),
+    ("edit", refactor.check_outside_unchanged),
+    ("edit", edit.check_edit_surface),
+    ("edit", refactor.check_no_new_findings),
     ("fix", refactor.check_outside_unchanged),
     ("fix", fix.check_fix_resolved),
     ("fix", fix.check_fix_surface),

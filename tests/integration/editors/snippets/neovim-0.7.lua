@@ -16,3 +16,22 @@ vim.api.nvim_create_autocmd('FileType', {
 })
 -- Select code (v or V), then \la: Ladder's actions for the selection.
 vim.keymap.set('x', '<leader>la', ':<C-u>lua vim.lsp.buf.range_code_action()<CR>')
+-- Select code, then \le: "Edit with local model…" with your own instruction.
+function _G.ladder_edit()
+  local params = vim.lsp.util.make_given_range_params() -- the last visual selection
+  vim.ui.input({ prompt = 'Ladder, edit: ' }, function(instruction)
+    if not instruction or instruction:match('^%s*$') then
+      return
+    end
+    vim.lsp.buf_request(0, 'workspace/executeCommand', {
+      command = 'ladder.run',
+      arguments = { {
+        action = 'edit',
+        uri = params.textDocument.uri,
+        range = params.range,
+        instruction = instruction,
+      } },
+    })
+  end)
+end
+vim.keymap.set('x', '<leader>le', ':<C-u>lua ladder_edit()<CR>')

@@ -11,11 +11,11 @@ no Claude is configured) and the wall time is compared with a pool of the live m
 from __future__ import annotations
 
 import asyncio
-import socket
 from contextlib import ExitStack
 from typing import Any
 
 from tests.integration.peers import LlamaServer, find_model
+from tests.ports import dead_url
 
 from . import corpus
 from .fakes import TimedFakeLMStudio, renaming_responder
@@ -29,12 +29,6 @@ TITLE = "Refactor file with local workers"
 FUNCTIONS = 8
 LATENCY = 0.2
 KILL_AFTER = 0.1  # seconds into the job when one member is stopped
-
-
-def _dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/v1"
 
 
 def _pool_settings(bench: Bench, urls: list[str]) -> dict[str, Any]:
@@ -97,7 +91,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         urls = [f.base_url for f in fakes]
         by_size = {n: await _measure(bench, f"{n}", urls[:n], reps) for n in (1, 2, 4)}
         live3 = await _measure(bench, "3", urls[:3], reps)
-        dead = await _measure(bench, "dead", [_dead_url(), *urls[:3]], reps)
+        dead = await _measure(bench, "dead", [dead_url(), *urls[:3]], reps)
         killed = await _measure(bench, "killed", urls, reps, kill=fakes[3])
     one = by_size[1]["wall_p50_ms"]
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
 from tests.fakes import Exchange, FakeServer
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.ports import free_port
 
 SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
@@ -187,12 +187,6 @@ class EchoingProxy(FakeServer):
     def handle(self, ex: Exchange) -> None:
         quoted = ex.request.headers.get("authorization", "")
         ex.send_json(502, {"error": f"upstream refused the request with {quoted}"})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_doctor_json_lists_every_member_and_never_a_key(tmp_path: Path) -> None:

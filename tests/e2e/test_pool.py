@@ -4,7 +4,6 @@ actions from another member, the status and the ledger say which server answered
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from tests.e2e.conftest import local_only_settings
 from tests.e2e.editor import Editor
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, URI, refactor_total
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.ports import dead_url
 
 pytestmark = pytest.mark.fresh_server("its own pool of local servers")
 
@@ -35,12 +35,6 @@ def second(items):
         result = result * i
     return result
 """
-
-
-def dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/v1"
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ import httpx
 import pytest
 
 from ladder_lsp.backends.embedded import bundled_model
+from tests.ports import free_port
 
 MODEL_ALIAS = "smollm2"
 N_CTX = 2048
@@ -74,12 +75,6 @@ def have_llama_server() -> bool:
         return importlib.util.find_spec("llama_cpp.server") is not None
     except (ImportError, ValueError):
         return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:

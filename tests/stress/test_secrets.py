@@ -8,7 +8,6 @@ complexity routing, mode claude, fan-out workers, explain, tests)."""
 from __future__ import annotations
 
 import json
-import socket
 import stat
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
 from tests.fakes.anthropic import ClaudeReply, FakeAnthropic, claude_error, sent_api_key
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 from tests.fakes.script import Fault
+from tests.ports import free_port
 from tests.stress.client import LspServer, range_dict, stress_env
 from tests.stress.conftest import internal_error_messages, running_server
 from tests.stress.results import RESULTS
@@ -191,12 +191,6 @@ def test_files_ladder_writes_are_user_only(server: LspServer, work: Path) -> Non
     assert explain, "an explanation was written"
     assert any(p.name.endswith("-wal") for p in files), files
     assert loose == []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def listening(port: int) -> list[str]:

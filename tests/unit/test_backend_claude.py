@@ -4,7 +4,6 @@ usage, prompt caching, every error class with retries, cancellation, and no key 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from ladder_lsp.backends.anthropic import ClaudeBackend, classify
 from ladder_lsp.backends.base import BackendError, ChatRequest, Completion, FailureKind, StreamEvent
 from ladder_lsp.settings import ClaudeSettings
 from tests.fakes import ClaudeReply, FakeAnthropic, Fault, claude_error, error_event, sent_api_key
+from tests.ports import free_port
 
 KEY = "sk-ant-api03-TESTKEY-never-show-me-0123456789"
 MODEL = "claude-sonnet-5-5"
@@ -306,12 +306,6 @@ async def test_garbage_is_a_clear_failure(
     err = await failure(claude)
     assert err.kind in (FailureKind.STREAM_CUT, FailureKind.BAD_RESPONSE)
     assert "<html" not in err.message
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_connection_refused_is_unreachable() -> None:

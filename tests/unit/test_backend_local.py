@@ -4,7 +4,6 @@ server: streaming, fallbacks, model discovery, every failure shape, concurrency,
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from tests.fakes import (
     no_models_loaded,
     openai_error,
 )
+from tests.ports import free_port
 
 REQUEST = ChatRequest(system="You edit code.", user="Refactor: def f(): pass", max_tokens=300)
 ANSWER = "```python\ndef f():\n    return None\n```\n"
@@ -332,12 +332,6 @@ async def test_wrong_key_is_auth_and_never_echoed(http: httpx.AsyncClient) -> No
 
 
 # -- transport failures ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_connection_refused_is_unreachable(http: httpx.AsyncClient) -> None:

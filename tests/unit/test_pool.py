@@ -5,7 +5,6 @@ constraints, measured speed, and a status that never shows a key."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from ladder_lsp.backends.wsl import DEFAULT_BASE_URL, Discovery, find_local_serv
 from ladder_lsp.settings import LocalSettings
 from ladder_lsp.settings_lists import Endpoint
 from tests.fakes import FakeLMStudio, Fault, Reply
+from tests.ports import dead_url
 
 REQUEST = ChatRequest(system="You edit code.", user="Refactor: def f(): pass", max_tokens=300)
 ANSWER = "def f():\n    return None\n"
@@ -37,12 +37,6 @@ def fakes() -> Iterator[list[FakeLMStudio]]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
         yield client
-
-
-def dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens there
 
 
 def pool(http: httpx.AsyncClient, *urls: str, cooldown: float = 5.0, **local: Any) -> LocalPool:

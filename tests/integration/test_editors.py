@@ -206,14 +206,7 @@ def test_neovim_applies_refactor(
         "result": str(session.result),
         "timeout_ms": 30_000,
     }
-    cfg_path = tmp_path / "nvim-config.json"
-    cfg_path.write_text(json.dumps(config), "utf-8")
-    session.env["LADDER_NVIM_CONFIG"] = str(cfg_path)
-    observed = run_editor(
-        session,
-        ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
-         "-c", f"luafile {EDITORS_DIR / 'nvim_driver.lua'}"],
-    )  # fmt: skip
+    observed = run_nvim(session, tmp_path, config)
     assert observed["filetype"] == "python"
     try:
         check_disk(session, case, observed)
@@ -240,6 +233,18 @@ def test_neovim_applies_refactor(
     )
 
 
+def run_nvim(session: Session, tmp_path: Path, config: dict[str, Any]) -> Any:
+    """Neovim headless with the driver, which reads `config` (file, snippet, mode, …)."""
+    cfg_path = tmp_path / "nvim-config.json"
+    cfg_path.write_text(json.dumps(config), "utf-8")
+    session.env["LADDER_NVIM_CONFIG"] = str(cfg_path)
+    return run_editor(
+        session,
+        ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
+         "-c", f"luafile {EDITORS_DIR / 'nvim_driver.lua'}"],
+    )  # fmt: skip
+
+
 def test_neovim_edit_with_instruction_from_vim_ui_input(
     tmp_path: Path, fake_local: FakeLMStudio
 ) -> None:
@@ -258,14 +263,7 @@ def test_neovim_edit_with_instruction_from_vim_ui_input(
         "result": str(session.result),
         "timeout_ms": 30_000,
     }
-    cfg_path = tmp_path / "nvim-config.json"
-    cfg_path.write_text(json.dumps(config), "utf-8")
-    session.env["LADDER_NVIM_CONFIG"] = str(cfg_path)
-    observed = run_editor(
-        session,
-        ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
-         "-c", f"luafile {EDITORS_DIR / 'nvim_driver.lua'}"],
-    )  # fmt: skip
+    observed = run_nvim(session, tmp_path, config)
     try:
         assert observed["input_prompt"] == "Ladder, edit: "
         assert observed["command_result"]["applied"] is True, observed["command_result"]

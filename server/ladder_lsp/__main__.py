@@ -42,7 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("action", help="refactor, edit, docstring, explain, fix, tests or a custom id")
     run.add_argument("location", help="PATH[:START[-END]] (1-based lines)")
     run.add_argument("--tier", choices=["local", "claude", "auto"], default="auto")
-    run.add_argument("--apply", action="store_true", help="write the change to the file")
+    run.add_argument(
+        "--apply",
+        "--yes",
+        action="store_true",
+        help="write the change to the file (without the question edits.confirm may ask)",
+    )
     run.add_argument(
         "--diagnostic",
         action="append",

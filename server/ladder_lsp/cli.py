@@ -3,8 +3,10 @@
 `run` goes through the same Engine as the editor (routing, checks, minimal edits) and the same
 delivery path (`delivery.deliver`: the last checks and the ledger row); only its `Sink`
 differs: it prints a unified diff, or writes the file with `--apply` — and only when the file
-on disk is still what the run read. Progress is one updating line on a terminal and silent
-otherwise. Exit 0 on success, 1 when no edit was produced or delivered, 2 for bad input.
+on disk is still what the run read. When `edits.confirm` asks for a yes and standard input is
+a terminal, it asks after the diff (and writes on yes). Progress is one updating line on a
+terminal and silent otherwise. Exit 0 on success, 1 when no edit was produced or delivered,
+2 for bad input.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +27,7 @@ from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.actions import find_action, instruction_problem
+from ladder_lsp.engine.confirm import DISCARDED, Confirmation
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
@@ -104,10 +108,11 @@ async def run(
     delivery = await deliver(
         inp,
         outcome,
-        ShellSink(path, data, apply=args.apply),
+        ShellSink(path, data, apply=args.apply, ask=ask_terminal if sys.stdin.isatty() else None),
         secrets=known_secrets(settings),
         ledger=engine.ledger,
         elapsed=lambda: time.monotonic() - started,
+        confirm=settings.edits.confirm,
     )
     if delivery.disposition.reached_user:
         if delivery.message:
@@ -148,24 +153,57 @@ class ProgressLine:
             self._shown = False
 
 
+async def ask_terminal(question: str) -> bool:
+    """A yes/no on the terminal (stderr, so a diff piped from stdout stays clean); no answer
+    (end of input) is no."""
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = await asyncio.to_thread(sys.stdin.readline)
+    return answer.strip().lower() in ("y", "yes")
+
+
+Asker = Callable[[str], Awaitable[bool]]
+
+
+async def not_written(
+    apply: bool, confirm: Confirmation | None, ask: Asker | None
+) -> Disposition | None:
+    """Whether the CLI writes a change it has printed: None to write (`--apply`, or the yes
+    `confirm` asked for on the terminal), else what became of it instead (printed only, or
+    refused by a no)."""
+    if apply:
+        return None
+    if confirm is None or ask is None:
+        return Disposition.PRINTED
+    sys.stdout.flush()  # the diff before the question
+    return None if await ask(confirm.question) else Disposition.REFUSED
+
+
 class ShellSink:
     """Delivery for the CLI: the diff on stdout; with `--apply`, the file written — only when
     the file on disk is still byte for byte what the run read (an editor or another run may
-    have written it meanwhile)."""
+    have written it meanwhile). A change that needs a yes (`confirm`) is written after `ask`
+    said yes (when there is a terminal to ask on); `--apply` is the yes given in advance."""
 
-    def __init__(self, path: Path, read: bytes, *, apply: bool) -> None:
+    def __init__(self, path: Path, read: bytes, *, apply: bool, ask: Asker | None = None) -> None:
         self._path = path
         self._read = read
         self._apply = apply
+        self._ask = ask
 
     async def edit(
-        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+        self,
+        inp: RunInput,
+        outcome: RunOutcome,
+        edits: tuple[LineEdit, ...],
+        confirm: Confirmation | None,
     ) -> Delivery:
         lines = list(inp.target.lines)
         new_lines = apply_line_edits(lines, edits)
         print(unified_diff(display_path(self._path), lines, new_lines), end="")
-        if not self._apply:
-            return Delivery(Disposition.PRINTED, outcome.message)
+        instead = await not_written(self._apply, confirm, self._ask)
+        if instead is not None:
+            return Delivery(instead, outcome.message if instead.reached_user else DISCARDED)
         if await asyncio.to_thread(self._path.read_bytes) != self._read:
             return Delivery(
                 Disposition.STALE,
@@ -174,7 +212,9 @@ class ShellSink:
         await asyncio.to_thread(self._path.write_bytes, "".join(new_lines).encode("utf-8"))
         return Delivery(Disposition.APPLIED, f"{outcome.message} Applied.")
 
-    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+    async def new_file(
+        self, inp: RunInput, outcome: RunOutcome, confirm: Confirmation | None
+    ) -> Delivery:
         plan = outcome.new_file
         assert plan is not None
         existing = inp.read_file(plan.path) if plan.exists else ""
@@ -186,8 +226,9 @@ class ShellSink:
         old = split_lines(existing)
         new = split_lines(existing + plan.insert_text)
         print(unified_diff(display_path(plan.path), old, new), end="")
-        if not self._apply:
-            return Delivery(Disposition.PRINTED, outcome.message)
+        instead = await not_written(self._apply, confirm, self._ask)
+        if instead is not None:
+            return Delivery(instead, outcome.message if instead.reached_user else DISCARDED)
         try:
             await asyncio.to_thread(_write_test_file, plan.path, existing, plan.exists, new)
         except FileExistsError:

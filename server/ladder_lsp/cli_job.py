@@ -18,7 +18,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ladder_lsp.cli import ProgressLine, display_path, read_text_file
+from ladder_lsp.cli import (
+    Asker,
+    ProgressLine,
+    ask_terminal,
+    display_path,
+    not_written,
+    read_text_file,
+)
+from ladder_lsp.engine.confirm import DISCARDED, Confirmation
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver_job
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.jobs import job as jobs
@@ -110,7 +118,8 @@ async def _job(
         _err(f"cancelled; nothing was written. Resume with --resume {the_job.id}")
         return 1
     progress.clear()
-    sink = ShellJobSink(the_job.root, apply=args.apply, show=not args.json)
+    ask = ask_terminal if sys.stdin.isatty() and not args.json else None
+    sink = ShellJobSink(the_job.root, apply=args.apply, show=not args.json, ask=ask)
     delivered = await deliver_job(
         the_job.units, the_job.files, results, sink,
         settings=engine.settings, secrets=known_secrets(engine.settings), ledger=engine.ledger,
@@ -145,24 +154,30 @@ def plan_text(job: jobs.Job) -> str:
 
 class ShellJobSink:
     """The job's changes on stdout as diffs; with `--apply`, each file written only when it
-    is still byte for byte what the job read."""
+    is still byte for byte what the job read. A job that needs a yes (`confirm`) is written
+    after `ask` said yes, as `ladder-lsp run` does."""
 
-    def __init__(self, root: Path, *, apply: bool, show: bool) -> None:
+    def __init__(self, root: Path, *, apply: bool, show: bool, ask: Asker | None = None) -> None:
         self._root = root
         self._apply = apply
         self._show = show
+        self._ask = ask
 
-    async def files(self, changes: Sequence[FileChange]) -> dict[Path, Delivery]:
+    async def files(
+        self, changes: Sequence[FileChange], confirm: Confirmation | None
+    ) -> dict[Path, Delivery]:
+        if self._show:
+            for change in changes:
+                path = change.file.path
+                print(unified_diff(display_path(path), change.file.lines, change.new_lines), end="")
+        instead = await not_written(self._apply, confirm, self._ask)
+        if instead is not None:
+            message = "" if instead.reached_user else DISCARDED
+            return {c.file.path: Delivery(instead, message) for c in changes}
         out: dict[Path, Delivery] = {}
         for change in changes:
-            path = change.file.path
-            new_lines = change.new_lines
-            if self._show:
-                print(unified_diff(display_path(path), change.file.lines, new_lines), end="")
-            if not self._apply:
-                out[path] = Delivery(Disposition.PRINTED, "")
-                continue
-            out[path] = await asyncio.to_thread(_write_if_unchanged, change, "".join(new_lines))
+            text = "".join(change.new_lines)
+            out[change.file.path] = await asyncio.to_thread(_write_if_unchanged, change, text)
         return out
 
 

@@ -181,6 +181,14 @@ class EditsSettings:
         "applies server edits although it declares applyEdit false).",
         enum_values=("auto", "always"),
     )
+    confirm: str = _setting(
+        "confirm",
+        "never",
+        "Preview before applying: never; claude (edits from Claude); always. The editor's "
+        "refactor preview where it has one (change annotations), else Apply / Show diff / "
+        "Discard; the CLI asks on a terminal unless --apply/--yes.",
+        enum_values=("never", "claude", "always"),
+    )
 
 
 @attrs.frozen

@@ -71,7 +71,7 @@ class _Keep:
     def __init__(self) -> None:
         self.texts: dict[Path, str] = {}
 
-    async def files(self, changes: Any) -> dict[Path, Delivery]:
+    async def files(self, changes: Any, confirm: Any = None) -> dict[Path, Delivery]:
         out = {}
         for change in changes:
             assert isinstance(change, FileChange)

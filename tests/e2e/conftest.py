@@ -7,10 +7,10 @@ settings share `standard_client` across modules, a module with settings of its o
 documents it opened are closed and the editor's and client's records cleared after it
 (`Editor.forget`), and the shared fakes are reset before it (`FakeServer.reset`). A test whose
 session must be its own gets a fresh server, fakes and ledger, as every test did before:
-one with `@pytest.mark.settings`, `@pytest.mark.without_apply_edit`, or
-`@pytest.mark.fresh_server("why")` (it reads the ledger, changes the session's settings or
-model, or stops a peer). All of them run in one event loop (the session's), which the shared
-servers' pipes belong to.
+one with `@pytest.mark.settings`, `@pytest.mark.without_apply_edit`,
+`@pytest.mark.without_change_annotations` or `@pytest.mark.fresh_server("why")` (it reads
+the ledger, changes the session's settings or model, or stops a peer). All of them run in one
+event loop (the session's), which the shared servers' pipes belong to.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests.e2e.editor import Editor, fix_code_action_structuring
 from tests.fakes import FakeServer
 from tests.fakes.lmstudio import FakeLMStudio
 
-FRESH_MARKERS = ("settings", "without_apply_edit", "fresh_server")
+FRESH_MARKERS = ("settings", "without_apply_edit", "without_change_annotations", "fresh_server")
 
 
 def server_env(tmp: Path) -> dict[str, str]:
@@ -79,6 +79,7 @@ class Servers:
         options: dict[str, Any],
         *,
         apply_edit: bool = True,
+        change_annotations: bool = True,
         root_uri: str | None = None,
         folders: list[types.WorkspaceFolder] | None = None,
     ) -> LanguageClient:
@@ -93,6 +94,9 @@ class Servers:
         caps = client_capabilities("visual-studio-code")
         if not apply_edit and caps.workspace:
             caps.workspace.apply_edit = False  # a client that cannot apply server edits
+        if not change_annotations and caps.workspace and caps.workspace.workspace_edit:
+            # a client without its own refactor preview (Neovim, Eglot)
+            caps.workspace.workspace_edit.change_annotation_support = None
         await client.initialize_session(
             types.InitializeParams(
                 capabilities=caps,
@@ -233,8 +237,12 @@ async def module_client(
 async def fresh_client(
     request: pytest.FixtureRequest, servers: Servers, init_options: dict[str, Any]
 ) -> AsyncIterator[LanguageClient]:
-    without = request.node.get_closest_marker("without_apply_edit") is not None
-    client = await servers.start(init_options, apply_edit=not without)
+    marked = request.node.get_closest_marker
+    client = await servers.start(
+        init_options,
+        apply_edit=marked("without_apply_edit") is None,
+        change_annotations=marked("without_change_annotations") is None,
+    )
     yield client
     await servers.end(client)
 

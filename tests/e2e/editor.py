@@ -69,6 +69,10 @@ class Editor:
         def on_status(params: Any) -> None:
             self._on_status(params)
 
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_question(params: types.ShowMessageRequestParams) -> Any:
+            return self._on_question(params)
+
     def _start_clean(self) -> None:
         self.docs: dict[str, Doc] = {}
         self.applied: list[types.ApplyWorkspaceEditParams] = []
@@ -81,6 +85,10 @@ class Editor:
         self.hold_changes: asyncio.Event | None = None
         self._held: set[asyncio.Task[None]] = set()
         self._opened: set[str] = set()
+        self.questions: list[types.ShowMessageRequestParams] = []
+        # the user's answers to window/showMessageRequest, in order (None: closed unanswered);
+        # a callable is called with the question first (the user does something meanwhile)
+        self.answers: list[Any] = []  # str, None or a callable
 
     # -- documents -------------------------------------------------------------------------
 
@@ -257,6 +265,17 @@ class Editor:
 
     def _on_status(self, params: Any) -> None:
         self.status.append(to_plain(params))
+
+    def _on_question(self, params: types.ShowMessageRequestParams) -> Any:
+        self.questions.append(params)
+        answer = self.answers.pop(0) if self.answers else None
+        if callable(answer):
+            answer = answer(params)
+        offered = [a.title for a in params.actions or []]
+        if answer is None:
+            return None
+        assert answer in offered, (answer, offered)
+        return types.MessageActionItem(title=answer)
 
 
 def to_plain(obj: Any) -> Any:

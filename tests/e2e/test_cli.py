@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import sqlite3
 import subprocess
 import sys
@@ -19,10 +21,11 @@ SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
 
 def ladder(
-    *args: str, tmp: Path, stdin: str | None = None, cwd: Path | None = None
+    *args: str, tmp: Path, stdin: str | int | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`ladder-lsp ARGS` as a shell runs it: a clean environment, its ledger and HOME in tmp,
-    and the package of this checkout (not whichever one is installed)."""
+    and the package of this checkout (not whichever one is installed). `stdin`: text to read,
+    or a file descriptor (a terminal)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "LADDER_LEDGER": str(tmp / "ledger.sqlite3"),
@@ -35,7 +38,8 @@ def ladder(
         text=True,
         timeout=60,
         env=env,
-        input=stdin,
+        input=stdin if isinstance(stdin, str) else None,
+        stdin=stdin if isinstance(stdin, int) else None,
         cwd=cwd,
     )
 
@@ -275,3 +279,37 @@ def test_run_edit_with_m_sends_the_instruction(
     assert "Instruction from the user: rename the loop variable to item" in str(
         sent["messages"][1]["content"]
     )
+
+
+@pytest.mark.parametrize(("typed", "written"), [("y\n", True), ("n\n", False), ("", False)])
+def test_run_asks_on_a_terminal_when_edits_confirm_says_so(
+    cart: Path, fake_local: FakeLMStudio, tmp_path: Path, typed: str, written: bool
+) -> None:
+    """`edits.confirm: always` with a terminal on standard input: the diff, then the question;
+    only "y" writes (end of input is no)."""
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"edits": {"confirm": "always"}}))
+    main, terminal = pty.openpty()
+    try:
+        os.write(main, typed.encode() if typed else b"\x04")  # ^D: end of input
+        proc = ladder(
+            "run",
+            "refactor",
+            f"{cart}:8-12",
+            "--base-url",
+            fake_local.base_url,
+            "--config",
+            str(config),
+            tmp=tmp_path,
+            stdin=terminal,
+        )
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert "+        for item in items:" in proc.stdout
+    assert "Apply 2 changed lines from qwen2.5-coder-7b-instruct? [y/N]" in proc.stderr
+    assert ("t += item.price * item.qty" in cart.read_text()) is written
+    assert proc.returncode == (0 if written else 1), proc.stderr
+    if not written:
+        assert "you discarded the edit" in proc.stderr

@@ -169,3 +169,66 @@ async def test_cancel_mid_job_applies_nothing(
     assert [function_of(r) for r in fake_local.chat_requests()[asked:]] == ["slug"]
     assert resumed["applied"] is True and resumed["summary"]["failed"] == []
     assert all(editor.docs[uri].text == expected(rel) for rel, uri in uris.items())
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def confirming(
+    servers: Servers, fake_local: FakeLMStudio, root: Path, tmp_path: Path, request: Any
+) -> AsyncIterator[Editor]:
+    """A session of its own with `edits.confirm: always`; `request.param`: whether the client
+    has its own refactor preview (change annotations)."""
+    write_workspace(root)
+    options = local_only_settings(fake_local, tmp_path)
+    options["edits"] = {"confirm": "always"}
+    folder = types.WorkspaceFolder(uri=root.as_uri(), name=root.name)
+    client = await servers.start(
+        options, change_annotations=request.param, root_uri=folder.uri, folders=[folder]
+    )
+    found: Editor = client.editor  # type: ignore[attr-defined]
+    yield found
+    await servers.end(client)
+
+
+@pytest.mark.parametrize("confirming", [True], indirect=True, ids=["preview"])
+async def test_a_confirmed_job_marks_every_change_as_needing_confirmation(
+    confirming: Editor, root: Path, fake_local: FakeLMStudio
+) -> None:
+    fake_local.responder = docstring_reply
+    open_all(confirming, root)
+    result = await confirming.command("ladder.job", {"plan": PLAN})
+    assert result["applied"] is True, result
+    assert confirming.questions == []
+    [sent] = confirming.applied
+    annotations = (sent.edit.change_annotations or {}).values()
+    assert len(annotations) == 6 and all(a.needs_confirmation for a in annotations)
+    assert {a.description for a in annotations} == {
+        "Apply 6 changed lines in 3 files from the workspace job?"
+    }
+
+
+@pytest.mark.parametrize("confirming", [False], indirect=True, ids=["no-preview"])
+@pytest.mark.parametrize("answer", ["Apply", "Discard"])
+async def test_a_job_asks_once_before_its_one_edit(
+    confirming: Editor, root: Path, fake_local: FakeLMStudio, answer: str
+) -> None:
+    fake_local.responder = docstring_reply
+    uris = open_all(confirming, root)
+    confirming.answers = ["Show diff", answer]
+    result = await confirming.command("ladder.job", {"plan": PLAN})
+    first, again = confirming.questions
+    assert (
+        first.message
+        == again.message
+        == ("Ladder: Apply 6 changed lines in 3 files from the workspace job?")
+    )
+    diff = Path(next(u for u in confirming.shown if u.endswith(".diff")).removeprefix("file://"))
+    assert {"shop/tax.py", "shop/util.py"} <= {
+        line.removeprefix("+++ b/") for line in diff.read_text().splitlines()
+    }
+    applied = answer == "Apply"
+    assert result["applied"] is applied, result
+    assert len(confirming.applied) == (1 if applied else 0)
+    for rel, uri in uris.items():
+        assert confirming.docs[uri].text == (expected(rel) if applied else FILES[rel])
+    statuses = {u["status"] for u in result["units"]}
+    assert statuses == ({"applied"} if applied else {"refused"}), result["units"]

@@ -12,6 +12,7 @@ import pytest
 
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import ChatRequest, Completion, OnEvent, StreamEvent, Tier, Usage
+from ladder_lsp.engine.confirm import Confirmation
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver_job
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.jobs import job as jobs
@@ -101,9 +102,13 @@ class Collect:
 
     def __init__(self) -> None:
         self.changes: list[FileChange] = []
+        self.confirm: Confirmation | None = None
 
-    async def files(self, changes: Any) -> dict[Path, Delivery]:
+    async def files(
+        self, changes: Any, confirm: Confirmation | None = None
+    ) -> dict[Path, Delivery]:
         self.changes = list(changes)
+        self.confirm = confirm
         return {c.file.path: Delivery(Disposition.APPLIED, "") for c in changes}
 
 
@@ -210,3 +215,25 @@ async def test_delivery_blocks_a_planted_key_and_records_a_row_per_unit(
     assert secret not in "".join(tax.new_lines) and [u.unit_id for u in tax.units] == ["net"]
     assert [r["delivery"] for r in rows(ledger)].count("applied") == 5
     assert len(rows(ledger)) == 6
+
+
+@pytest.mark.parametrize(("mode", "asks"), [("never", False), ("claude", False), ("always", True)])
+async def test_edits_confirm_decides_whether_the_jobs_one_edit_waits_for_a_yes(
+    tmp_path: Path, mode: str, asks: bool
+) -> None:
+    ws = make_workspace(tmp_path)
+    job, results, _ = await run_job(ws, PLAN, DocumentingLocal(), settings())
+    sink = Collect()
+    confirming = settings(edits={"confirm": mode})
+    await deliver_job(job.units, job.files, results, sink, settings=confirming, secrets=(),
+                      ledger=None)  # fmt: skip
+    if not asks:
+        assert sink.confirm is None, "every unit ran locally"
+        return
+    assert sink.confirm is not None
+    files = len(sink.changes)
+    lines = sum(len(u.edits[0].new_lines) for c in sink.changes for u in c.units)
+    assert sink.confirm.question == (
+        f"Apply {lines} changed lines in {files} files from the workspace job?"
+    )
+    assert sink.confirm.label == "Ladder: workspace job (local model)"

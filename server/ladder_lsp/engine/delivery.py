@@ -21,6 +21,14 @@ from typing import Any, Protocol
 
 import attrs
 
+from ladder_lsp.backends.base import Tier
+from ladder_lsp.engine.confirm import (
+    Confirmation,
+    ConfirmMode,
+    changed_lines,
+    confirmation_for,
+    job_confirmation,
+)
 from ladder_lsp.engine.jobs.merge import FileChange, FileText, merge
 from ladder_lsp.engine.jobs.plan import Resolved
 from ladder_lsp.engine.jobs.runner import UnitResult, unit_edits, unit_input
@@ -68,12 +76,18 @@ class Sink(Protocol):
     """How one face of Ladder puts a result in front of the user."""
 
     async def edit(
-        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+        self,
+        inp: RunInput,
+        outcome: RunOutcome,
+        edits: tuple[LineEdit, ...],
+        confirm: Confirmation | None,
     ) -> Delivery:
-        """Apply line edits to the run's document."""
+        """Apply line edits to the run's document; with `confirm`, only after the user's yes."""
 
-    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
-        """Create or extend the test file in `outcome.new_file`."""
+    async def new_file(
+        self, inp: RunInput, outcome: RunOutcome, confirm: Confirmation | None
+    ) -> Delivery:
+        """Create or extend the test file in `outcome.new_file` (`confirm`: as for edits)."""
 
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
         """Show `outcome.markdown`."""
@@ -82,8 +96,11 @@ class Sink(Protocol):
 class JobSink(Protocol):
     """How one face of Ladder puts a job's changes in front of the user."""
 
-    async def files(self, changes: Sequence[FileChange]) -> dict[Path, Delivery]:
-        """Apply every file's change (in one edit where the face can); what became of each."""
+    async def files(
+        self, changes: Sequence[FileChange], confirm: Confirmation | None
+    ) -> dict[Path, Delivery]:
+        """Apply every file's change (in one edit where the face can; with `confirm`, only
+        after the user's yes); what became of each."""
 
 
 @attrs.frozen
@@ -103,10 +120,12 @@ async def deliver_job(
     ledger: Ledger | None,
 ) -> JobDelivery:
     """The job's successful units as one change per file, after each unit's last check (no
-    API key planted); a ledger row per unit with what became of it."""
+    API key planted) and the user's yes where `edits.confirm` wants one; a ledger row per unit
+    with what became of it."""
     keys = tuple(secrets)
     dispositions: dict[str, Disposition] = {}
     done = []
+    tiers: set[Tier] = set()  # who wrote the edits that go in (edits.confirm asks by them)
     for r in units:
         result = results[r.unit.id]
         outcome = result.outcome
@@ -117,8 +136,16 @@ async def deliver_job(
             dispositions[r.unit.id] = Disposition.BLOCKED
             continue
         done.append((r.path, unit_edits(r, result)))
+        if outcome.tier is not None:
+            tiers.add(outcome.tier)
     changes = merge(files, done)
-    delivered = await sink.files(changes) if changes else {}
+    ask = job_confirmation(
+        settings.edits.confirm,
+        tiers,
+        lines=sum(changed_lines(c.edits) for c in changes),
+        files=len(changes),
+    )
+    delivered = await sink.files(changes, ask) if changes else {}
     for r in units:
         result = results[r.unit.id]
         if r.unit.id not in dispositions:
@@ -138,11 +165,13 @@ async def deliver(
     secrets: Iterable[str],
     ledger: Ledger | None,
     elapsed: Callable[[], float],
+    confirm: str = ConfirmMode.NEVER.value,
 ) -> Delivery:
-    """Hand the outcome to the sink (after the last checks) and record what happened."""
+    """Hand the outcome to the sink (after the last checks; asking first when `confirm`, the
+    `edits.confirm` setting, says so) and record what happened."""
     keys = tuple(secrets)
     try:
-        delivery = await _hand_over(inp, outcome, sink, keys)
+        delivery = await _hand_over(inp, outcome, sink, keys, confirm)
     except asyncio.CancelledError:
         await asyncio.shield(record(ledger, inp, outcome, Disposition.CANCELLED, elapsed(), keys))
         raise
@@ -151,7 +180,7 @@ async def deliver(
 
 
 async def _hand_over(
-    inp: RunInput, outcome: RunOutcome, sink: Sink, keys: tuple[str, ...]
+    inp: RunInput, outcome: RunOutcome, sink: Sink, keys: tuple[str, ...], confirm: str
 ) -> Delivery:
     if outcome.status == "explained":
         return await sink.explanation(inp, outcome)
@@ -163,11 +192,15 @@ async def _hand_over(
         existing = inp.read_file(outcome.new_file.path) or ""
         if echoes_secret(outcome.new_file.insert_text, existing, keys):
             return Delivery(Disposition.BLOCKED, SECRET_REFUSAL)
-        return await sink.new_file(inp, outcome)
+        added = outcome.new_file.insert_text.count("\n") or 1
+        name = outcome.new_file.path.name
+        ask = confirmation_for(confirm, outcome, lines=added, file_name=name)
+        return await sink.new_file(inp, outcome, ask)
     new_text = "".join(text for e in outcome.edits for text in e.new_lines)
     if echoes_secret(new_text, "".join(inp.target.lines), keys):
         return Delivery(Disposition.BLOCKED, SECRET_REFUSAL)
-    return await sink.edit(inp, outcome, outcome.edits)
+    ask = confirmation_for(confirm, outcome, lines=changed_lines(outcome.edits))
+    return await sink.edit(inp, outcome, outcome.edits, ask)
 
 
 def echoes_secret(new_text: str, old_text: str, keys: Iterable[str]) -> bool:

@@ -6,7 +6,8 @@ meanwhile: `rebase.carry`, or stale), sent as one versioned WorkspaceEdit with
 without an answer counts as applied). A new test file goes as CreateFile + edit (or is written
 by Ladder when the client cannot create files); an explanation is shown with
 `window/showDocument`. A client without `workspace.applyEdit` gets the edit back in the
-command's result (`{"edit": ...}`) instead of a request it would not answer.
+command's result (`{"edit": ...}`) instead of a request it would not answer. A change that
+needs the user's yes (`edits.confirm`) is previewed first (`lsp.preview`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from lsprotocol import types
 
+from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.engine.confirm import DISCARDED, Confirmation
 from ladder_lsp.engine.delivery import Delivery, Disposition
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.lsp.document import document_lines
+from ladder_lsp.lsp.preview import (
+    ANSWER_TIMEOUT,
+    annotated,
+    diff_name,
+    previews_itself,
+    user_says_apply,
+)
 from ladder_lsp.lsp.session import LadderServer
+from ladder_lsp.lsp.show import show_markdown, show_uri
 from ladder_lsp.lsp.text import (
     document_for_path,
     line_edits_to_text_edits,
@@ -34,7 +42,7 @@ from ladder_lsp.lsp.text import (
     path_of,
     uri_for_path,
 )
-from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits
+from ladder_lsp.pipeline.edits import LineEdit, apply_line_edits, unified_diff
 from ladder_lsp.pipeline.rebase import carry
 
 log = logging.getLogger(__name__)
@@ -50,9 +58,20 @@ class EditorSink:
         self._uri = uri
 
     async def edit(
-        self, inp: RunInput, outcome: RunOutcome, edits: tuple[LineEdit, ...]
+        self,
+        inp: RunInput,
+        outcome: RunOutcome,
+        edits: tuple[LineEdit, ...],
+        confirm: Confirmation | None,
     ) -> Delivery:
         ls, uri = self._ls, self._uri
+        if confirm is not None and sends_edits(ls) and not previews_itself(ls):
+            lines = inp.target.lines
+            new = apply_line_edits(lines, edits)
+            diff = unified_diff(diff_name(ls, Path(inp.path)), lines, new)
+            if not await user_says_apply(ls, confirm, diff, Path(inp.path).name):
+                return Delivery(Disposition.REFUSED, DISCARDED)
+            confirm = None  # the user said apply: the edit goes as any other
         async with ls.deliveries.one_at_a_time(path_of(uri), lambda: _version_now(ls, uri)):
             doc = open_document(ls.workspace, uri)
             if doc is None:
@@ -77,17 +96,33 @@ class EditorSink:
                 return _returned(ls, edit, outcome)
             expected = "".join(apply_line_edits(current, moved))
             answer = await apply_workspace_edit(
-                ls, edit, inp.spec.verb, landed=lambda: _text_now(ls, uri) == expected
+                ls,
+                edit if confirm is None else annotated(edit, confirm),
+                inp.spec.verb,
+                landed=lambda: _text_now(ls, uri) == expected,
+                timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT,
             )
             if answer is not Disposition.APPLIED:
-                return Delivery(answer, NOT_APPLIED[answer])
+                return Delivery(answer, (NOT_CONFIRMED if confirm else NOT_APPLIED)[answer])
             ls.deliveries.applied(path_of(uri), version)  # the next one waits for its didChange
             return Delivery(Disposition.APPLIED, outcome.message)
 
-    async def new_file(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
-        assert outcome.new_file is not None
-        async with self._ls.deliveries.one_at_a_time(str(outcome.new_file.path), lambda: None):
-            return await _apply_new_file(self._ls, outcome)
+    async def new_file(
+        self, inp: RunInput, outcome: RunOutcome, confirm: Confirmation | None
+    ) -> Delivery:
+        plan = outcome.new_file
+        assert plan is not None
+        ls = self._ls
+        ladder_writes = not plan.exists and not ls.features.create_files  # no edit to preview
+        if confirm is not None and (ladder_writes or (sends_edits(ls) and not previews_itself(ls))):
+            old = (inp.read_file(plan.path) or "") if plan.exists else ""
+            new = split_lines(old + plan.insert_text)
+            diff = unified_diff(diff_name(ls, plan.path), split_lines(old), new)
+            if not await user_says_apply(ls, confirm, diff, plan.path.name):
+                return Delivery(Disposition.REFUSED, DISCARDED)
+            confirm = None
+        async with ls.deliveries.one_at_a_time(str(plan.path), lambda: None):
+            return await _apply_new_file(ls, outcome, confirm)
 
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
         shown = await _show_explanation(self._ls, inp, outcome)
@@ -100,6 +135,11 @@ NOT_APPLIED = {
         "the editor did not answer the edit request, so Ladder cannot tell whether it was "
         "applied; check the file."
     ),
+}
+NOT_CONFIRMED = {  # the edit went to the client's own preview (a single run's or a job's)
+    Disposition.REFUSED: "the edit was not applied (discarded in the preview, or the document "
+    "changed).",
+    Disposition.NO_ANSWER: "the preview was not answered in time; nothing was applied.",
 }
 
 
@@ -141,24 +181,26 @@ async def apply_workspace_edit(
     edit: types.WorkspaceEdit,
     label: str,
     landed: Callable[[], bool] | None = None,
+    timeout: float = APPLY_TIMEOUT,
 ) -> Disposition:
-    """Send the edit and wait for the answer: applied, refused or no answer. Some clients
-    (Vim's ALE) apply the edit and send `didChange` but never answer: `landed` recognises the
-    applied text so they are not told their edit failed after a long wait."""
+    """Send the edit and wait (`timeout` seconds) for the answer: applied, refused or no
+    answer. Some clients (Vim's ALE) apply the edit and send `didChange` but never answer:
+    `landed` recognises the applied text so they are not told their edit failed after a long
+    wait."""
     request = asyncio.ensure_future(
         ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
         )
     )
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + APPLY_TIMEOUT
+    deadline = loop.time() + timeout
     try:
         while not request.done():
             if landed is not None and landed():
                 log.info("the edit landed but the client has not answered workspace/applyEdit")
                 return Disposition.APPLIED
             if loop.time() >= deadline:
-                log.warning("client did not answer workspace/applyEdit in %s s", APPLY_TIMEOUT)
+                log.warning("client did not answer workspace/applyEdit in %s s", timeout)
                 return Disposition.NO_ANSWER
             await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
     finally:
@@ -185,7 +227,11 @@ def _text_now(ls: LadderServer, uri: str) -> str | None:
     return None if doc is None else str(doc.source)
 
 
-async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
+async def _apply_new_file(
+    ls: LadderServer, outcome: RunOutcome, confirm: Confirmation | None
+) -> Delivery:
+    """The test file as CreateFile + edit (under `confirm`'s annotation when given), or
+    written by Ladder for a client that cannot create files."""
     plan = outcome.new_file
     assert plan is not None
     uri = uri_for_path(ls.workspace, plan.path)
@@ -211,7 +257,7 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
             return Delivery(
                 Disposition.BLOCKED, f"could not create {plan.path}: {exc.strerror or exc}"
             )
-        await _show(ls, uri)
+        await show_uri(ls, uri)
         return Delivery(Disposition.APPLIED, outcome.message)
     changes: list[Any] = []
     if not plan.exists:
@@ -232,9 +278,15 @@ async def _apply_new_file(ls: LadderServer, outcome: RunOutcome) -> Delivery:
         edit = types.WorkspaceEdit(changes={uri: [insert]})
     if not sends_edits(ls):
         return _returned(ls, edit, outcome)
-    answer = await apply_workspace_edit(ls, edit, "Write tests")
+    if confirm is not None:
+        edit = annotated(edit, confirm)
+    answer = await apply_workspace_edit(
+        ls, edit, "Write tests", timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT
+    )
     if answer is Disposition.APPLIED:
         return Delivery(answer, outcome.message)
+    if confirm is not None:
+        return Delivery(answer, NOT_CONFIRMED[answer])
     return Delivery(answer, "the editor did not apply the test file.")
 
 
@@ -249,50 +301,7 @@ async def _show_explanation(ls: LadderServer, inp: RunInput, outcome: RunOutcome
     return await show_markdown(ls, name, header + markdown + "\n", fallback=markdown)
 
 
-async def show_markdown(ls: LadderServer, name: str, text: str, *, fallback: str) -> bool:
-    """A Markdown document (an explanation, a job's report) shown with showDocument from a
-    user-only file; `fallback` as a message when the client cannot show documents."""
-    if ls.features.show_document:
-        path = _explain_path(name)
-        try:
-            await asyncio.to_thread(_write_private, path, text)
-        except OSError as exc:
-            log.warning("could not write %s: %s", path, exc)
-        else:
-            return await _show(ls, path.as_uri())
-    ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, fallback))
-    return True
-
-
-async def _show(ls: LadderServer, uri: str) -> bool:
-    if not ls.features.show_document:
-        return False
-    try:
-        result = await asyncio.wait_for(
-            ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)),
-            APPLY_TIMEOUT,
-        )
-    except (asyncio.TimeoutError, Exception) as exc:
-        log.warning("window/showDocument failed: %s", exc)
-        return False
-    return bool(result.success)
-
-
-def _explain_path(name: str) -> Path:
-    folder = Path(platformdirs.user_cache_dir("ladder-lsp")) / "explain"
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return folder / f"{name}-{stamp}-{uuid.uuid4().hex[:6]}.md"
-
-
 def _create_exclusive(path: Path, text: str) -> None:
     """A new file, never an existing one (nor the target of a link planted in its place)."""
     with open(path, "x", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """User-only permissions: explanations quote the user's code."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

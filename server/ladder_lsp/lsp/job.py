@@ -24,16 +24,26 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.engine.confirm import DISCARDED, Confirmation
 from ladder_lsp.engine.delivery import Delivery, Disposition, deliver_job
 from ladder_lsp.engine.jobs import job as jobs
 from ladder_lsp.engine.jobs.merge import FileChange, FileText
 from ladder_lsp.engine.jobs.report import as_markdown, totals, unit_rows
 from ladder_lsp.lsp.document import document_lines
-from ladder_lsp.lsp.editor_sink import NOT_APPLIED, apply_workspace_edit, sends_edits, show_markdown
+from ladder_lsp.lsp.editor_sink import (
+    APPLY_TIMEOUT,
+    NOT_APPLIED,
+    NOT_CONFIRMED,
+    apply_workspace_edit,
+    sends_edits,
+)
+from ladder_lsp.lsp.preview import ANSWER_TIMEOUT, diff_name, previews_itself, user_says_apply
 from ladder_lsp.lsp.progress import Progress
 from ladder_lsp.lsp.run import cancellable
 from ladder_lsp.lsp.session import LadderServer
+from ladder_lsp.lsp.show import show_markdown
 from ladder_lsp.lsp.text import document_for_path, line_edits_to_text_edits, path_of
+from ladder_lsp.pipeline.edits import unified_diff
 from ladder_lsp.store.jobs import JobJournal
 
 log = logging.getLogger(__name__)
@@ -190,8 +200,17 @@ class EditorJobSink:
     def __init__(self, ls: LadderServer) -> None:
         self._ls = ls
 
-    async def files(self, changes: Sequence[FileChange]) -> dict[Path, Delivery]:
+    async def files(
+        self, changes: Sequence[FileChange], confirm: Confirmation | None
+    ) -> dict[Path, Delivery]:
         ls = self._ls
+        if confirm is not None and sends_edits(ls) and not previews_itself(ls):
+            diff = "".join(
+                unified_diff(diff_name(ls, c.file.path), c.file.lines, c.new_lines) for c in changes
+            )
+            if not await user_says_apply(ls, confirm, diff, "job"):
+                return {c.file.path: Delivery(Disposition.REFUSED, DISCARDED) for c in changes}
+            confirm = None  # the user said apply
         out: dict[Path, Delivery] = {}
         keys = sorted(str(c.file.path) for c in changes)
         async with contextlib.AsyncExitStack() as stack:
@@ -220,7 +239,9 @@ class EditorJobSink:
                             edits.append(te)
                             continue
                         annotations[unit.unit_id] = types.ChangeAnnotation(
-                            label=unit.label, needs_confirmation=False
+                            label=unit.label,
+                            needs_confirmation=confirm is not None,
+                            description=confirm.question if confirm else None,
                         )
                         edits.append(
                             types.AnnotatedTextEdit(
@@ -245,14 +266,20 @@ class EditorJobSink:
                     {"edit": ls.protocol._converter.unstructure(edit)},
                 )
                 return {**out, **{c.file.path: delivery for c, _ in sent}}
-            answer = await apply_workspace_edit(ls, edit, "workspace job")
+            answer = await apply_workspace_edit(
+                ls,
+                edit,
+                "workspace job",
+                timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT,
+            )
+            not_applied = NOT_APPLIED if confirm is None else NOT_CONFIRMED
             for change, doc in sent:
                 if answer is Disposition.APPLIED:
                     if doc is not None:
                         ls.deliveries.applied(str(change.file.path), doc.version)
                     out[change.file.path] = Delivery(answer, "")
                 else:
-                    out[change.file.path] = Delivery(answer, NOT_APPLIED[answer])
+                    out[change.file.path] = Delivery(answer, not_applied[answer])
         return out
 
 

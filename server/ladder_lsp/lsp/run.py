@@ -103,6 +103,7 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
             secrets=ls.secrets(),
             ledger=ls.engine.ledger,
             elapsed=lambda: progress.elapsed,
+            confirm=ls.settings.edits.confirm,
         )
     except asyncio.CancelledError:
         return _cancelled(ls)

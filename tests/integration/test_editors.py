@@ -250,27 +250,46 @@ def test_neovim_edit_with_instruction_from_vim_ui_input(
 ) -> None:
     """The README's \\le mapping: vim.ui.input asks, `ladder.run` carries the instruction."""
     require(editor_available("nvim"), "Neovim (nvim)", INSTALL["nvim"])
+    session, case, config = edit_session(tmp_path, fake_local)
+    config.update(
+        snippet=str(snippet_for("neovim-0.7.lua", fake_local, tmp_path)), timeout_ms=30_000
+    )
+    observed = run_nvim(session, tmp_path, config)
+    check_edit_with_instruction(session, case, observed, fake_local)
+
+
+INSTRUCTION = "rename the loop variable to item"
+
+
+def edit_session(tmp_path: Path, fake: FakeLMStudio) -> tuple[Session, Case, dict[str, Any]]:
+    """An editor session for "Edit with local model…" on Cart.total, the model's answer
+    queued, and the driver settings every editor shares (mode "edit", the instruction)."""
     case = CASES["ascii-method"]
-    fake_local.push(Reply(case.answer, chunk_delay=0.01))
+    fake.push(Reply(case.answer, chunk_delay=0.01))
     session = new_session(tmp_path, case)
     config = {
         "file": str(session.file),
-        "snippet": str(snippet_for("neovim-0.7.lua", fake_local, tmp_path)),
         "mode": "edit",
-        "instruction": "rename the loop variable to item",
+        "instruction": INSTRUCTION,
         "title": "",
         "select": case.select,
         "result": str(session.result),
-        "timeout_ms": 30_000,
     }
-    observed = run_nvim(session, tmp_path, config)
+    return session, case, config
+
+
+def check_edit_with_instruction(
+    session: Session, case: Case, observed: dict[str, Any], fake: FakeLMStudio
+) -> None:
+    """The editor asked "Ladder, edit: ", the edit action ran with the instruction in its
+    prompt, and the file on disk is exact."""
     try:
         assert observed["input_prompt"] == "Ladder, edit: "
         assert observed["command_result"]["applied"] is True, observed["command_result"]
         assert session.file.read_bytes().decode("utf-8") == case.expected
-        (sent,) = fake_local.chat_requests()
+        (sent,) = fake.chat_requests()
         prompt = sent["messages"][1]["content"]
-        assert "Instruction from the user: rename the loop variable to item" in prompt
+        assert f"Instruction from the user: {INSTRUCTION}" in prompt
         assert "Change the code as the user's instruction" in prompt, "the edit action ran"
     except AssertionError as exc:
         pytest.fail(f"{exc}\n{session.diagnostics()}")
@@ -314,10 +333,7 @@ def test_emacs_eglot_applies_refactor(
         "timeout": 30,
         "progress_capability": progress_capability,
     }
-    cfg_path = tmp_path / "emacs-config.json"
-    cfg_path.write_text(json.dumps(config), "utf-8")
-    session.env["LADDER_EMACS_CONFIG"] = str(cfg_path)
-    observed = run_editor(session, ["emacs", "--batch", "-l", str(EDITORS_DIR / "eglot_driver.el")])
+    observed = run_emacs(session, tmp_path, config)
     try:
         check_disk(session, case, observed)
         assert observed["text"] == case.expected
@@ -355,6 +371,31 @@ def test_emacs_eglot_applies_refactor(
     )
     if not progress_capability:
         report_round_trip(report, mode, case_id, observed["round_trip_ms"])
+
+
+def run_emacs(session: Session, tmp_path: Path, config: dict[str, Any]) -> Any:
+    """Emacs in batch mode with the eglot driver, which reads `config` (file, snippet, mode, …)."""
+    cfg_path = tmp_path / "emacs-config.json"
+    cfg_path.write_text(json.dumps(config), "utf-8")
+    session.env["LADDER_EMACS_CONFIG"] = str(cfg_path)
+    return run_editor(session, ["emacs", "--batch", "-l", str(EDITORS_DIR / "eglot_driver.el")])
+
+
+def test_emacs_eglot_edit_with_instruction_from_read_string(
+    tmp_path: Path, fake_local: FakeLMStudio
+) -> None:
+    """The README's `ladder-edit`: read-string asks, `ladder.run` carries the instruction."""
+    require(editor_available("emacs"), "Emacs (emacs)", INSTALL["emacs"])
+    require(eglot_available(), "eglot for Emacs", INSTALL["eglot"])
+    session, case, config = edit_session(tmp_path, fake_local)
+    config.update(
+        root=str(session.file.parent),
+        snippet=str(snippet_for("eglot.el", fake_local, tmp_path)),
+        edit_snippet=str(SNIPPETS / "eglot-edit.el"),
+        timeout=30,
+    )
+    observed = run_emacs(session, tmp_path, config)
+    check_edit_with_instruction(session, case, observed, fake_local)
 
 
 # Milliseconds from asking for code actions to the command's answer (edit applied), per

@@ -4,8 +4,8 @@
 ;;
 ;; (`--batch' without `-Q': Debian activates its elpa-eglot package in the site start file.)
 ;;
-;; cfg.json: { file, root, snippet, mode ("ui" | "raw"), title, select, result, timeout,
-;;             progress_capability }.  snippet is the README's eglot configuration
+;; cfg.json: { file, root, snippet, mode ("ui" | "raw" | "edit"), title, select, result,
+;;             timeout, progress_capability, edit_snippet, instruction }.  snippet is the README's eglot configuration
 ;; (snippets/eglot.el) with the model server's URL filled in.  select is { line, text }
 ;; (a partial-line selection of `text' on a 0-based line) or { first_line, last_line }
 ;; (0-based, inclusive).
@@ -13,6 +13,8 @@
 ;; "ui":  select the code, M-x eglot-code-actions; the "[eglot] Pick an action" prompt is
 ;;        answered by this script; eglot executes the chosen action's command itself.
 ;; "raw": textDocument/codeAction and workspace/executeCommand as plain jsonrpc requests.
+;; "edit": load edit_snippet (the README's `ladder-edit'), select the code, M-x ladder-edit;
+;;        its `read-string' prompt is answered with cfg.instruction by this script.
 ;; Either way eglot's own workspace/applyEdit handler applies the edit; then `save-buffer'.
 ;; Everything observed goes to the result file as JSON; Emacs always exits.
 
@@ -134,7 +136,19 @@
            (result nil))
       (ladder-put "request_range" (list :start (eglot--pos-to-lsp-position (car region))
                                         :end (eglot--pos-to-lsp-position (cdr region))))
-      (if (equal (ladder-get :mode) "ui")
+      (cond
+       ((equal (ladder-get :mode) "edit")
+        (load (ladder-get :edit_snippet) nil t t)
+        (advice-add 'eglot-execute-command :filter-return (lambda (r) (setq result r) r))
+        (cl-letf (((symbol-function 'read-string)
+                   (lambda (prompt &rest _)
+                     (ladder-put "input_prompt" prompt)
+                     (ladder-get :instruction))))
+          (transient-mark-mode 1)
+          (goto-char (car region))
+          (push-mark (cdr region) t t)
+          (call-interactively #'ladder-edit)))
+       ((equal (ladder-get :mode) "ui")
           (progn
             (advice-add 'eglot-execute-command :filter-return
                         (lambda (r) (setq result r) r))
@@ -150,7 +164,8 @@
               (push-mark (cdr region) t t)
               ;; a keyboard event, not a mouse one: eglot asks with `completing-read'
               (let ((last-nonmenu-event ?\r))
-                (call-interactively #'eglot-code-actions))))
+                (call-interactively #'eglot-code-actions)))))
+       (t
         (let* ((actions (jsonrpc-request
                          ladder-server :textDocument/codeAction
                          (list :textDocument (eglot--TextDocumentIdentifier)
@@ -164,7 +179,7 @@
           (unless action (error "Title not offered: %s" title))
           (setq result (jsonrpc-request ladder-server :workspace/executeCommand
                                         (list :command (plist-get command :command)
-                                              :arguments (plist-get command :arguments))))))
+                                              :arguments (plist-get command :arguments)))))))
       (ladder-put "round_trip_ms" (* 1000 (- (float-time) started)))
       (ladder-put "command_result" result)
       (ladder-put "modified" (if (buffer-modified-p) t :json-false))

@@ -58,8 +58,9 @@ def server(
 
 
 @pytest.fixture(autouse=True)
-def clean(fake_local: FakeLMStudio, fake_claude: FakeAnthropic) -> Iterator[None]:
-    yield
+def clean(fake_local: FakeLMStudio, fake_claude: FakeAnthropic) -> None:
+    """Every test starts with the module's fakes answering GOOD by default, with nothing
+    scripted, whatever ran before it (or nothing did: a test run alone)."""
     for fake in (fake_local, fake_claude):
         fake.script.clear()
         fake.responder = None

@@ -180,6 +180,21 @@ async def test_resuming_runs_only_what_the_journal_lacks(tmp_path: Path) -> None
     assert results["tax"] == first["tax"]
 
 
+async def test_resuming_gives_the_units_that_failed_another_chance(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    journal = JobJournal(tmp_path / "ledger.sqlite3")
+    job, first, _ = await run_job(ws, PLAN, DocumentingLocal(bad=frozenset({"slug"})),
+                                  settings(), journal=journal)  # fmt: skip
+    assert not first["slug"].ok
+    again = DocumentingLocal()
+    engine = Engine(settings(), backends=FakeBackends(again))
+    resumed = await jobs.prepare(engine, journal, root=ws, load=load, report=lambda _m: None,
+                                 resume=job.id)  # fmt: skip
+    assert "slug" not in resumed.finished and len(resumed.finished) == 5
+    results = await jobs.run(engine, journal, resumed, lambda _m: None)
+    assert again.asked == ["slug"] and results["slug"].ok
+
+
 async def test_a_local_only_file_never_escalates(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     local = DocumentingLocal(bad=frozenset({"slug", "net"}))

@@ -2,9 +2,9 @@
 (given, built-in or from a planner), validated against the files as they are now, the
 journal row, and the run of the units that are left.
 
-Resuming re-reads every file of the plan: a unit finished earlier is kept only when its file
-still has the text the job read (its edits are against that text); the units of a changed
-file run again.
+Resuming re-reads every file of the plan: a unit finished earlier is kept only when it
+succeeded and its file still has the text the job read (its edits are against that text);
+failed units and the units of a changed file run again.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ async def _resumed(
     if record.state == "applied":
         raise JobError(f"job {job_id} was applied already")
     plan = parse_plan(record.plan)
-    finished = {uid: UnitResult.from_json(data) for uid, data in record.units.items()}
+    journalled = (UnitResult.from_json(data) for data in record.units.values())
+    finished = {r.id: r for r in journalled if r.ok}  # a failed unit gets another chance
     return plan, finished, Path(record.root)
 
 

@@ -12,11 +12,13 @@ import pytest
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import FailureKind, Tier
 from ladder_lsp.engine.actions import BUILTIN
+from ladder_lsp.engine.delivery import Disposition, record
 from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.pipeline.target import make_target
 from ladder_lsp.settings import Settings, merge_raw, parse_settings
 from ladder_lsp.store.ledger import Ledger
+from ladder_lsp.store.pricing import cost
 from tests.fakes.backends import (
     CLAUDE_MODEL,
     DOWN,
@@ -56,6 +58,7 @@ class Run:
     def __init__(self, backends: FakeBackends) -> None:
         self.backends = backends
         self.reports: list[str] = []
+        self.last_input: RunInput | None = None
 
     async def __call__(
         self,
@@ -69,6 +72,7 @@ class Run:
         lines = tuple(split_lines(code))
         target = make_target(f"file://{path}", 1, lines, (0, 0), (len(lines), 0))
         inp = RunInput(REFACTOR, target, "python", path, tier=tier)
+        self.last_input = inp
         engine = Engine(the_settings or settings(), ledger, backends=self.backends)
         try:
             return await engine.run(inp, self.reports.append)
@@ -292,3 +296,28 @@ async def test_a_big_selection_is_still_scanned_for_secrets_before_claude_sees_i
         "Claude is not available: the selection seems to contain an AWS access key"
     )
     assert run.claude.requests == []
+
+
+async def test_claudes_cost_counts_against_the_budget_before_the_run_is_recorded(
+    ledger: Ledger,
+) -> None:
+    """A workspace job delivers (and records) its units only at its end, and an edit may wait
+    for the user's yes: until then its Claude spend is held in the ledger, so the next
+    escalation sees it; recording the run moves it into a row without counting it twice."""
+    run = fakes(claude=(GOOD,))
+    outcome = await run(tier=C, ledger=ledger)
+    assert outcome.status == "edit" and outcome.tier is C
+    [call] = outcome.attempts
+    price = cost(call.model, call.usage)
+    assert price > 0 and ledger.spent_today() == pytest.approx(price)
+    assert run.last_input is not None
+    await record(ledger, run.last_input, outcome, Disposition.APPLIED, 1.0)
+    assert ledger.spent_today() == pytest.approx(price)
+
+
+async def test_a_failed_claude_call_releases_what_it_reserved(ledger: Ledger) -> None:
+    limited = Answer.failure(FailureKind.RATE_LIMITED, "Claude is rate-limited.")
+    run = fakes(claude=(limited,))
+    outcome = await run(settings(budget={"dailyUsd": 5.0}), tier=C, ledger=ledger)
+    assert outcome.status == "failed"
+    assert ledger.spent_today() == 0.0

@@ -8,12 +8,15 @@ import stat
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from ladder_lsp.backends.base import Tier, Usage
 from ladder_lsp.engine.actions import BUILTIN
 from ladder_lsp.engine.delivery import Disposition, record_of
+from ladder_lsp.engine.routing import over_budget
 from ladder_lsp.engine.run_types import Attempt, RunInput, RunOutcome
 from ladder_lsp.pipeline.target import Target
 from ladder_lsp.settings import parse_settings
@@ -442,3 +445,45 @@ def test_a_row_names_the_local_server_that_answered(ledger: Ledger) -> None:
         Disposition.APPLIED,
     )
     assert [r["endpoint"] for r in rows(ledger)] == ["gpu-box", "localhost:1234"]
+
+
+# -- spend not recorded yet ---------------------------------------------------------------------
+
+
+def budget_of(daily: float, estimate: float) -> Any:
+    """The refusal the engine passes to `reserve` (the routing policy's words)."""
+    return lambda spent: over_budget(spent, estimate, daily)
+
+
+def test_a_held_call_counts_today_until_its_run_is_recorded(ledger: Ledger) -> None:
+    call = attrs.evolve(claude(1000, 200), spend_key="k1")
+    price = cost(CLAUDE_MODEL, call.usage)
+    ledger.hold("k1", price)
+    assert ledger.spent_today() == pytest.approx(price), "in flight or awaiting delivery"
+    outcome = RunOutcome("edit", "Refactor by Claude", Tier.CLAUDE, CLAUDE_MODEL, attempts=(call,))
+    record(ledger, run_input(), outcome, 1.0)
+    assert ledger.spent_today() == pytest.approx(price), "the row, not the row and the hold"
+
+
+def test_reserving_is_one_step_so_two_calls_cannot_share_the_last_dollar(ledger: Ledger) -> None:
+    assert ledger.reserve("a", 0.6, budget_of(1.0, 0.6)) == ""
+    refused = ledger.reserve("b", 0.6, budget_of(1.0, 0.6))
+    assert refused == "today's Claude budget is spent ($0.60 of $1.00)"
+    ledger.release("a")  # the first call failed: nothing to charge
+    assert ledger.reserve("b", 0.6, budget_of(1.0, 0.6)) == ""
+    assert ledger.spent_today() == pytest.approx(0.6)
+
+
+def test_reservations_from_many_threads_never_exceed_the_budget(ledger: Ledger) -> None:
+    granted: list[str] = []
+
+    def take(i: int) -> None:
+        if not ledger.reserve(f"t{i}", 0.1, budget_of(1.0, 0.1)):
+            granted.append(f"t{i}")
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(granted) == 10 and ledger.spent_today() == pytest.approx(1.0)

@@ -258,6 +258,7 @@ def record_of(
                 cache_read_tokens=a.usage.cache_read_tokens,
                 cache_write_tokens=a.usage.cache_write_tokens,
                 endpoint=a.endpoint,
+                spend_key=a.spend_key,
             )
             for a in outcome.attempts
         ),

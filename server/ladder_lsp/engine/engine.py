@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from ladder_lsp.backends.base import (
     Backend,
     BackendError,
     ChatRequest,
+    Completion,
     FailureKind,
     LocalServer,
     Tier,
@@ -239,17 +241,38 @@ class Engine:
             return self.local.settings.context_length
         return await self.local.context_length(model)
 
-    async def _over_budget(self, request: ChatRequest, *, explicit: bool) -> str:
-        """Why this Claude call would break `budget.dailyUsd` (estimated before sending)."""
+    async def _reserve_budget(self, request: ChatRequest, key: str, *, explicit: bool) -> str:
+        """Why this Claude call would break `budget.dailyUsd` (estimated before sending), or
+        "" with the estimate held in the ledger under `key` while the call runs (so calls
+        running side by side count each other)."""
         daily = self.settings.budget.daily_usd
         if self.ledger is None or not routing.budget_applies(daily, explicit=explicit):
             return ""
         estimate = cost(self.settings.claude.model, routing.estimated_usage(request))
         try:
-            spent = await asyncio.to_thread(self.ledger.spent_today)
+            return await asyncio.to_thread(
+                self.ledger.reserve,
+                key,
+                estimate,
+                lambda spent: routing.over_budget(spent, estimate, daily),
+            )
         except sqlite3.Error as exc:
             return f"the usage ledger cannot be read ({exc}), so the Claude budget is unknown"
-        return routing.over_budget(spent, estimate, daily)
+
+    async def _complete(
+        self, backend: Backend, request: ChatRequest, meter: ProgressMeter, spend_key: str
+    ) -> Completion:
+        """The call; a Claude call's cost stays held under `spend_key` until its run is
+        recorded (released when the call fails or is cancelled: nothing to charge)."""
+        try:
+            completion = await backend.complete(request, meter)
+        except BaseException:
+            if spend_key and self.ledger is not None:
+                self.ledger.release(spend_key)
+            raise
+        if spend_key and self.ledger is not None:
+            self.ledger.hold(spend_key, cost(completion.model, completion.usage))
+        return completion
 
     async def _attempt(
         self,
@@ -283,18 +306,21 @@ class Engine:
             request = prompts.build(prompt_input, window)
         except prompts.PromptTooLarge as exc:
             return Verdict(None, str(exc), FailureKind.TOO_LARGE)
-        if tier is Tier.CLAUDE:
-            over = await self._over_budget(request, explicit=inp.tier is Tier.CLAUDE)
+        spend_key = uuid.uuid4().hex if tier is Tier.CLAUDE else ""
+        if spend_key:
+            over = await self._reserve_budget(request, spend_key, explicit=inp.tier is Tier.CLAUDE)
             if over:
                 return Verdict(None, over, FailureKind.BUDGET)
         label = f"{tier.label} · {await self._model_name(backend)}"
         meter.start(label if not retry_reason else f"{label} (retry)")
         try:
-            completion = await backend.complete(request, meter)
+            completion = await self._complete(backend, request, meter, spend_key)
         except BackendError as exc:
             log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
             return Verdict(None, exc.message, exc.kind)
-        attempts.append(Attempt(tier, completion.model, completion.usage, completion.endpoint))
+        attempts.append(
+            Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
+        )
         self.last_rate = meter.rate or self.last_rate
         verdict = await judge(inp, tier, completion, self.settings.checks)
         if verdict.outcome is not None:

@@ -51,6 +51,7 @@ class Attempt:
     model: str
     usage: Usage
     endpoint: str = ""  # the local pool's server that answered
+    spend_key: str = ""  # a Claude call's hold in the ledger until its run is recorded
 
 
 @attrs.frozen

@@ -7,6 +7,11 @@ what became of the result (`delivery`: applied, refused, no-answer, cancelled, .
 delivery path saw it. Rows arrive as `RunRecord`s of plain values, built by the engine. The
 database is in WAL mode behind one lock (one writer), so concurrent runs cannot corrupt it;
 the file is created user-only.
+
+Today's spend also counts the Claude calls of this process that have no row yet — a call in
+flight (its estimate, reserved when the budget allowed it) or a run still waiting to be
+delivered (a workspace job's units, an edit awaiting the user's yes) — so parallel runs
+cannot overspend `budget.dailyUsd` between them. A run's row releases its calls' holds.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +56,7 @@ class AttemptRecord:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     endpoint: str = ""  # which local server answered (the pool's member name)
+    spend_key: str = ""  # the hold this Claude call's cost was kept under until recorded
 
 
 @attrs.frozen
@@ -127,7 +133,9 @@ class Ledger:
     def __init__(self, path: Path, claude_model: str) -> None:
         self.path = path
         self.claude_model = claude_model
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the database
+        self._held_lock = threading.Lock()  # `_held` only: never taken around I/O
+        self._held: dict[str, float] = {}  # spend key -> USD not in a row yet
         self._db = connect(path, SCHEMA)
         try:
             _add_missing_columns(self._db)
@@ -148,6 +156,29 @@ class Ledger:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    # -- spend not recorded yet ---------------------------------------------------------------
+
+    def reserve(self, key: str, usd: float, refusal: Callable[[float], str]) -> str:
+        """Hold `usd` under `key` unless `refusal(spent today)` says why not (returned). The
+        check and the hold are one step, so two calls cannot both take the last dollars."""
+        with self._lock:
+            recorded = self._recorded_today()
+            with self._held_lock:
+                why = refusal(recorded + sum(self._held.values()))
+                if not why:
+                    self._held[key] = usd
+        return why
+
+    def hold(self, key: str, usd: float) -> None:
+        """Count `usd` under `key` (replacing its reservation) until a row names the key."""
+        with self._held_lock:
+            self._held[key] = usd
+
+    def release(self, key: str) -> None:
+        """The call under `key` cost nothing after all (it failed, or was cancelled)."""
+        with self._held_lock:
+            self._held.pop(key, None)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -203,14 +234,24 @@ class Ledger:
                 log.warning("could not record the run in the usage ledger %s: %s", self.path, exc)
                 with contextlib.suppress(sqlite3.Error):
                     self._db.rollback()
+                return  # its calls stay held: the money was spent
+            with self._held_lock:  # still under the database lock: no reservation in between
+                for call in claude_calls:
+                    self._held.pop(call.spend_key, None)
 
     # -- reading ---------------------------------------------------------------------------
 
     def spent_today(self) -> float:
+        """Claude spend today: the rows, and this process's calls not recorded yet."""
         with self._lock:
-            (value,) = self._db.execute(
-                "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE day = ?", (_day(time.time()),)
-            ).fetchone()
+            recorded = self._recorded_today()
+        with self._held_lock:
+            return recorded + sum(self._held.values())
+
+    def _recorded_today(self) -> float:
+        (value,) = self._db.execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE day = ?", (_day(time.time()),)
+        ).fetchone()
         return float(value)
 
     def summary_today(self) -> dict[str, float]:

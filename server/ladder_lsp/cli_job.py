@@ -129,7 +129,7 @@ async def _job(
         the_job, results, {k: v.value for k, v in delivered.units.items()},
         engine.settings.claude.model,
     )  # fmt: skip
-    summary = totals(rows)
+    summary = totals(rows, the_job)
     if args.json:
         print(json.dumps({"job": the_job.id, "plan": the_job.plan.to_json(), "units": rows,
                           "files": {the_job.relative(p): d.disposition.value

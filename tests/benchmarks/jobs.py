@@ -104,7 +104,7 @@ async def _one_job(raw: dict[str, Any], root: Path) -> tuple[float, dict[str, An
     correct = len(job.units) == FILES * PER_FILE and all(
         sink.texts.get(p) == _expected(t) for p, t in texts.items()
     )
-    return wall, totals(rows), correct
+    return wall, totals(rows, job), correct
 
 
 async def run(bench: Bench) -> dict[str, Any]:

@@ -10,14 +10,20 @@ from typing import Any
 
 import pytest
 
+from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.engine import Engine
+from ladder_lsp.engine.jobs import job as jobs
 from ladder_lsp.engine.jobs.plan import PlanError
 from ladder_lsp.engine.jobs.planners import make_plan
+from ladder_lsp.engine.jobs.report import totals
 from ladder_lsp.engine.jobs.scope import files_in_scope
 from ladder_lsp.settings import Settings, merge_raw, parse_settings
+from ladder_lsp.store.ledger import Ledger
 from tests.e2e.job_workspace import make_workspace
 from tests.fakes.anthropic import ClaudeReply, FakeAnthropic
 from tests.fakes.backends import Answer, FakeBackends, FakeLocalServer
+from tests.unit.conftest import rows
+from tests.unit.test_jobs_runner import load
 
 KEY = "sk-ant-planner-0123456789"
 PLAN = {"goal": "rename", "units": [
@@ -56,7 +62,10 @@ async def test_claude_plans_through_tool_use_from_an_outline(
                              privacy={"localOnly": ["**/util.py"]}))  # fmt: skip
     try:
         files = files_in_scope(ws, [])
-        plan = await make_plan(engine, "rename amount to value", ws, files, read, lambda _m: None)
+        planned = await make_plan(
+            engine, "rename amount to value", ws, files, read, lambda _m: None
+        )
+        plan = planned.plan
     finally:
         await engine.aclose()
     assert plan.units[0].instruction == "call the parameter value"
@@ -86,7 +95,42 @@ async def test_without_claude_the_local_model_plans_from_the_same_outline(tmp_pa
     local = FakeLocalServer(Answer(f"Here is the plan:\n```json\n{json.dumps(PLAN)}\n```"))
     engine = Engine(settings(routing={"mode": "local"}, claude={"apiKey": KEY}),
                     backends=FakeBackends(local))  # fmt: skip
-    plan = await make_plan(engine, "rename", ws, files_in_scope(ws, []), read, lambda _m: None)
-    assert [u.id for u in plan.units] == ["t"]
+    planned = await make_plan(engine, "rename", ws, files_in_scope(ws, []), read, lambda _m: None)
+    assert [u.id for u in planned.plan.units] == ["t"]
+    assert [a.tier for a in planned.attempts] == [Tier.LOCAL]
     (sent,) = local.requests
     assert "Outline of the scope" in sent.user and sent.tool is not None
+
+
+async def test_claudes_plan_is_a_ledger_row_and_counts_in_the_jobs_cost(
+    tmp_path: Path, claude: FakeAnthropic
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    claude.push(ClaudeReply(json.dumps(PLAN), tool="plan", input_tokens=2000, output_tokens=300))
+    ledger = Ledger(tmp_path / "ledger.sqlite3", "claude-sonnet-5-5")
+    engine = Engine(settings(claude={"baseUrl": claude.url, "apiKey": KEY}), ledger)
+    try:
+        job = await jobs.prepare(engine, None, root=ws, load=load, report=lambda _m: None,
+                                 instruction="rename amount to value")  # fmt: skip
+    finally:
+        await engine.aclose()
+    [row] = rows(ledger)
+    assert (row["action"], row["tier"], row["delivery"]) == ("plan", "claude", "none")
+    assert row["cost_usd"] > 0 and row["saved_usd"] == 0
+    assert job.plan_usd == pytest.approx(row["cost_usd"])
+    assert ledger.spent_today() == pytest.approx(row["cost_usd"]), "held, then recorded once"
+    figures = totals([], job)
+    assert figures["costUsd"] == pytest.approx(row["cost_usd"]) and figures["planUsd"] > 0
+
+
+async def test_over_the_budget_the_local_model_plans(tmp_path: Path, claude: FakeAnthropic) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    local = FakeLocalServer(Answer(json.dumps(PLAN)))
+    ledger = Ledger(tmp_path / "ledger.sqlite3", "claude-sonnet-5-5")
+    engine = Engine(settings(claude={"baseUrl": claude.url, "apiKey": KEY},
+                             budget={"dailyUsd": 0.000001}), ledger,
+                    backends=FakeBackends(local))  # fmt: skip
+    planned = await make_plan(engine, "rename", ws, files_in_scope(ws, []), read, lambda _m: None)
+    assert [a.tier for a in planned.attempts] == [Tier.LOCAL]
+    assert claude.message_requests() == [] and len(local.requests) == 1
+    assert [r["tier"] for r in rows(ledger)] == ["local"]

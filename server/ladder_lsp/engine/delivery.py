@@ -32,7 +32,7 @@ from ladder_lsp.engine.confirm import (
 from ladder_lsp.engine.jobs.merge import FileChange, FileText, merge
 from ladder_lsp.engine.jobs.plan import Resolved
 from ladder_lsp.engine.jobs.runner import UnitResult, unit_edits, unit_input
-from ladder_lsp.engine.run_types import RunInput, RunOutcome
+from ladder_lsp.engine.run_types import Attempt, RunInput, RunOutcome
 from ladder_lsp.pipeline.edits import LineEdit
 from ladder_lsp.settings import Settings
 from ladder_lsp.store.ledger import AttemptRecord, Ledger, RunRecord
@@ -224,13 +224,42 @@ async def record(
     keys: tuple[str, ...] = (),
 ) -> None:
     """One ledger row for the run; bookkeeping never fails the user's run."""
+    if ledger is not None:
+        await _write(ledger, record_of(inp, outcome, disposition, seconds, keys))
+
+
+async def record_plan(ledger: Ledger | None, attempt: Attempt, root: str, seconds: float) -> None:
+    """A workspace job's planning call as a row of its own (action "plan"): what it cost
+    counts today, and nothing of it was delivered (no savings)."""
     if ledger is None:
         return
-    row = record_of(inp, outcome, disposition, seconds, keys)
+    row = RunRecord(action="plan", path=root, status="planned",
+                    delivery=Disposition.NONE.value, reached_user=False, tier=attempt.tier.value,
+                    model=attempt.model, attempts=(attempt_record(attempt),),
+                    message="planned a workspace job", seconds=seconds)  # fmt: skip
+    await _write(ledger, row)
+
+
+async def _write(ledger: Ledger, row: RunRecord) -> None:
+    """Bookkeeping never fails the user's run."""
     try:
         await asyncio.to_thread(ledger.record, row)
     except Exception:
         log.exception("could not record the run in the ledger")
+
+
+def attempt_record(a: Attempt) -> AttemptRecord:
+    """One model call as the ledger stores it."""
+    return AttemptRecord(
+        tier=a.tier.value,
+        model=a.model,
+        input_tokens=a.usage.input_tokens,
+        output_tokens=a.usage.output_tokens,
+        cache_read_tokens=a.usage.cache_read_tokens,
+        cache_write_tokens=a.usage.cache_write_tokens,
+        endpoint=a.endpoint,
+        spend_key=a.spend_key,
+    )
 
 
 def record_of(
@@ -249,19 +278,7 @@ def record_of(
         reached_user=disposition.reached_user,
         tier=outcome.tier.value if outcome.tier else None,
         model=outcome.model,
-        attempts=tuple(
-            AttemptRecord(
-                tier=a.tier.value,
-                model=a.model,
-                input_tokens=a.usage.input_tokens,
-                output_tokens=a.usage.output_tokens,
-                cache_read_tokens=a.usage.cache_read_tokens,
-                cache_write_tokens=a.usage.cache_write_tokens,
-                endpoint=a.endpoint,
-                spend_key=a.spend_key,
-            )
-            for a in outcome.attempts
-        ),
+        attempts=tuple(attempt_record(a) for a in outcome.attempts),
         message=redact(outcome.message, keys),
         seconds=seconds,
     )

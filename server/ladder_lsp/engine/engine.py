@@ -28,6 +28,7 @@ from ladder_lsp.backends.base import (
     Completion,
     FailureKind,
     LocalServer,
+    OnEvent,
     Tier,
 )
 from ladder_lsp.backends.factory import BackendFactory, Backends
@@ -241,7 +242,7 @@ class Engine:
             return self.local.settings.context_length
         return await self.local.context_length(model)
 
-    async def _reserve_budget(self, request: ChatRequest, key: str, *, explicit: bool) -> str:
+    async def reserve_budget(self, request: ChatRequest, key: str, *, explicit: bool) -> str:
         """Why this Claude call would break `budget.dailyUsd` (estimated before sending), or
         "" with the estimate held in the ledger under `key` while the call runs (so calls
         running side by side count each other)."""
@@ -259,13 +260,13 @@ class Engine:
         except sqlite3.Error as exc:
             return f"the usage ledger cannot be read ({exc}), so the Claude budget is unknown"
 
-    async def _complete(
-        self, backend: Backend, request: ChatRequest, meter: ProgressMeter, spend_key: str
+    async def complete(
+        self, backend: Backend, request: ChatRequest, on_event: OnEvent, spend_key: str
     ) -> Completion:
         """The call; a Claude call's cost stays held under `spend_key` until its run is
         recorded (released when the call fails or is cancelled: nothing to charge)."""
         try:
-            completion = await backend.complete(request, meter)
+            completion = await backend.complete(request, on_event)
         except BaseException:
             if spend_key and self.ledger is not None:
                 self.ledger.release(spend_key)
@@ -308,13 +309,13 @@ class Engine:
             return Verdict(None, str(exc), FailureKind.TOO_LARGE)
         spend_key = uuid.uuid4().hex if tier is Tier.CLAUDE else ""
         if spend_key:
-            over = await self._reserve_budget(request, spend_key, explicit=inp.tier is Tier.CLAUDE)
+            over = await self.reserve_budget(request, spend_key, explicit=inp.tier is Tier.CLAUDE)
             if over:
                 return Verdict(None, over, FailureKind.BUDGET)
         label = f"{tier.label} · {await self._model_name(backend)}"
         meter.start(label if not retry_reason else f"{label} (retry)")
         try:
-            completion = await self._complete(backend, request, meter, spend_key)
+            completion = await self.complete(backend, request, meter, spend_key)
         except BackendError as exc:
             log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
             return Verdict(None, exc.message, exc.kind)

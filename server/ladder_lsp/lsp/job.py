@@ -169,7 +169,7 @@ async def _run_job(
         the_job, results, {k: v.value for k, v in delivered.units.items()},
         engine.settings.claude.model,
     )  # fmt: skip
-    summary = totals(rows)
+    summary = totals(rows, the_job)
     applied = any(d.applied for d in delivered.files.values())
     await jobs.set_state(journal, the_job, "applied" if applied else "done")
     report = ls.redact(as_markdown(the_job, rows))

@@ -24,9 +24,15 @@ from ladder_lsp.engine.engine import Engine
 from ladder_lsp.engine.jobs.merge import FileText
 from ladder_lsp.engine.jobs.plan import Plan, PlanError, Resolved, parse_plan, resolve
 from ladder_lsp.engine.jobs.planners import make_plan
-from ladder_lsp.engine.jobs.runner import JobRun, UnitResult, job_slots
+from ladder_lsp.engine.jobs.runner import (
+    JobRun,
+    UnitResult,
+    all_claude_cost,
+    claude_cost,
+    job_slots,
+)
 from ladder_lsp.engine.jobs.scope import ScopeError, files_in_scope
-from ladder_lsp.engine.run_types import Report
+from ladder_lsp.engine.run_types import Attempt, Report
 from ladder_lsp.store.jobs import JobJournal, text_hash
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,8 @@ class Job:
     units: tuple[Resolved, ...]
     files: dict[Path, FileText]
     finished: dict[str, UnitResult]  # from an earlier run of the same job (resume)
+    plan_usd: float = 0.0  # what the planner's model call cost (Claude's; a local one is free)
+    plan_all_claude_usd: float = 0.0  # what it would have cost on Claude
 
     def relative(self, path: Path) -> str:
         return str(path.relative_to(self.root))
@@ -75,6 +83,7 @@ async def prepare(
         return found.text if found is not None else None
 
     finished: dict[str, UnitResult] = {}
+    planner: tuple[Attempt, ...] = ()  # the planner's model call, when a model planned
     try:
         if resume:
             plan, finished, root = await _resumed(journal, resume, root)
@@ -82,7 +91,8 @@ async def prepare(
             plan = parse_plan(plan_data)
         elif instruction.strip():
             scope = await asyncio.to_thread(files_in_scope, root, patterns)
-            plan = await make_plan(engine, instruction, root, scope, read, report)
+            planned = await make_plan(engine, instruction, root, scope, read, report)
+            plan, planner = planned.plan, planned.attempts
         else:
             raise JobError("a job needs an instruction or a plan")
         units = await asyncio.to_thread(resolve, plan, root, read)
@@ -102,7 +112,9 @@ async def prepare(
         await _quietly(journal.set_state, job_id, "running")
     elif journal is not None:
         await _quietly(journal.create, job_id, str(root), plan.goal, plan.to_json(), hashes)
-    return Job(job_id, root, plan, tuple(units), files, finished)
+    claude_model = engine.settings.claude.model
+    return Job(job_id, root, plan, tuple(units), files, finished,
+               claude_cost(planner), all_claude_cost(planner, claude_model))  # fmt: skip
 
 
 def _same(old: dict[str, str], new: dict[str, str]) -> set[str]:

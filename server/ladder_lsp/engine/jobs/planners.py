@@ -13,15 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import attrs
 
 from ladder_lsp.analysis.languages import language_from_path
 from ladder_lsp.analysis.python.outline import outline
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import AnswerTool, BackendError, ChatRequest, StreamEvent, Tier
-from ladder_lsp.engine import routing
+from ladder_lsp.engine.delivery import record_plan
 from ladder_lsp.engine.jobs.plan import (
     ACTIONS,
     PLAN_SCHEMA,
@@ -32,7 +36,7 @@ from ladder_lsp.engine.jobs.plan import (
     parse_plan,
 )
 from ladder_lsp.engine.jobs.scope import outline_of
-from ladder_lsp.engine.run_types import Report
+from ladder_lsp.engine.run_types import Attempt, Report
 from ladder_lsp.pipeline.fences import fenced_blocks
 
 if TYPE_CHECKING:
@@ -79,6 +83,12 @@ def builtin_plan(
     return Plan(instruction, tuple(units))
 
 
+@attrs.frozen
+class Planned:
+    plan: Plan
+    attempts: tuple[Attempt, ...] = ()  # the planner's model call (none for a built-in verb)
+
+
 async def make_plan(
     engine: Engine,
     instruction: str,
@@ -86,19 +96,16 @@ async def make_plan(
     files: Sequence[Path],
     read: Callable[[Path], str | None],
     report: Report,
-) -> Plan:
-    """Built-in verb, else Claude when it may be used, else the local model."""
+) -> Planned:
+    """Built-in verb, else Claude when it may be used (within the budget, reserved like any
+    Claude call), else the local model. A model's call is a ledger row of its own."""
     plan = await asyncio.to_thread(builtin_plan, instruction, root, files, read)  # parses
     if plan is not None:
         if not plan.units:
             raise PlanError(f"nothing to do: no unit in scope needs it ({instruction!r})")
-        return plan
+        return Planned(plan)
     settings = engine.settings
     scope = await asyncio.to_thread(outline_of, root, files, read, settings.privacy.local_only)
-    tier = Tier.CLAUDE if await _claude_may_plan(engine) else Tier.LOCAL
-    backend = engine.claude() if tier is Tier.CLAUDE else engine.local_backend()
-    if backend is None:
-        raise PlanError("no model can plan this job: Claude is not configured")
     request = ChatRequest(
         system=PLAN_SYSTEM,
         user=f"Job: {instruction}\n\nOutline of the scope (JSON):\n{json.dumps(scope)}",
@@ -106,28 +113,35 @@ async def make_plan(
         temperature=0.0,
         tool=PLAN_TOOL,  # Claude answers through tool use; the local model as JSON text
     )
+    tier, spend_key = Tier.LOCAL, ""
+    if _claude_may_plan(engine):
+        key = uuid.uuid4().hex
+        if not await engine.reserve_budget(request, key, explicit=False):
+            tier, spend_key = Tier.CLAUDE, key
+    backend = engine.claude() if tier is Tier.CLAUDE else engine.local_backend()
+    if backend is None:
+        raise PlanError("no model can plan this job: Claude is not configured")
     report(f"planning with {tier.label}")
 
     def on_event(_event: StreamEvent) -> None:
         return None
 
+    started = time.monotonic()
     try:
-        completion = await backend.complete(request, on_event)
+        completion = await engine.complete(backend, request, on_event, spend_key)
     except BackendError as exc:
         raise PlanError(f"{tier.label} could not plan the job: {exc.message}") from None
-    return plan_from_answer(completion.text, instruction)
+    attempt = Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
+    await record_plan(engine.ledger, attempt, str(root), time.monotonic() - started)
+    return Planned(plan_from_answer(completion.text, instruction), (attempt,))
 
 
-async def _claude_may_plan(engine: Engine) -> bool:
+def _claude_may_plan(engine: Engine) -> bool:
+    """Claude may be used without asking (the budget is checked when the call is reserved)."""
     settings = engine.settings
     if settings.routing.mode == "local" or not engine.claude_key():
         return False
-    if settings.budget.daily_usd <= 0:
-        return False
-    if engine.ledger is None:
-        return True
-    spent = await asyncio.to_thread(engine.ledger.spent_today)
-    return not routing.over_budget(spent, 0.0, settings.budget.daily_usd)
+    return settings.budget.daily_usd > 0
 
 
 def plan_from_answer(text: str, instruction: str) -> Plan:

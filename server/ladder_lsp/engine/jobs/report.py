@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ladder_lsp.backends.base import Tier
 from ladder_lsp.engine.jobs.job import Job
-from ladder_lsp.engine.jobs.runner import UnitResult, tier_label
-from ladder_lsp.store.pricing import cost
+from ladder_lsp.engine.jobs.runner import UnitResult, all_claude_cost, tier_label
 
 NOT_DONE = (
     "failed",
@@ -35,9 +33,7 @@ def unit_rows(
             continue
         o = result.outcome
         tokens = sum(a.usage.input_tokens + a.usage.output_tokens for a in o.attempts)
-        on_claude = sum(
-            cost(a.model if a.tier is Tier.CLAUDE else claude_model, a.usage) for a in o.attempts
-        )
+        on_claude = all_claude_cost(o.attempts, claude_model)
         rows.append(
             {
                 "id": r.unit.id,
@@ -67,15 +63,17 @@ def _status(result: UnitResult, delivery: str) -> str:
     return "failed"
 
 
-def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    spent = sum(r["costUsd"] for r in rows)
-    all_claude = sum(r["allClaudeUsd"] for r in rows)
+def totals(rows: list[dict[str, Any]], job: Job) -> dict[str, Any]:
+    """The job's figures: its units, and its plan's model call when a model planned it."""
+    spent = sum(r["costUsd"] for r in rows) + job.plan_usd
+    all_claude = sum(r["allClaudeUsd"] for r in rows) + job.plan_all_claude_usd
     failed = [r["id"] for r in rows if r["status"] in NOT_DONE]
     return {
         "units": len(rows),
         "failed": failed,
         "escalated": sum(1 for r in rows if r["escalated"]),
         "costUsd": round(spent, 6),
+        "planUsd": round(job.plan_usd, 6),
         "allClaudeUsd": round(all_claude, 6),
         "costRatio": round(spent / all_claude, 3) if all_claude else None,
         "seconds": round(sum(r["seconds"] for r in rows), 2),
@@ -83,7 +81,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def as_text(job: Job, rows: list[dict[str, Any]]) -> str:
-    t = totals(rows)
+    t = totals(rows, job)
     lines = [f"job {job.id}: {job.plan.goal or 'plan'}"]
     for r in rows:
         lines.append(
@@ -98,14 +96,15 @@ def as_text(job: Job, rows: list[dict[str, Any]]) -> str:
 
 def _total_line(t: dict[str, Any]) -> str:
     done = t["units"] - len(t["failed"])
+    plan = f" (planning ${t['planUsd']:.4f})" if t["planUsd"] else ""
     return (
         f"{done}/{t['units']} units done, {len(t['failed'])} failed, {t['escalated']} escalated; "
-        f"cost ${t['costUsd']:.4f} vs ${t['allClaudeUsd']:.4f} on Claude alone"
+        f"cost ${t['costUsd']:.4f}{plan} vs ${t['allClaudeUsd']:.4f} on Claude alone"
     )
 
 
 def as_markdown(job: Job, rows: list[dict[str, Any]]) -> str:
-    t = totals(rows)
+    t = totals(rows, job)
     out = [
         f"# Ladder job {job.id}",
         "",

@@ -35,6 +35,16 @@ log = logging.getLogger(__name__)
 ESCALATING = "escalating to Claude"  # the Engine's progress line when a unit escalates
 
 
+def claude_cost(attempts: Sequence[Attempt]) -> float:
+    """What the calls cost: Claude's, at their model's price (local calls are free)."""
+    return sum(cost(a.model, a.usage) for a in attempts if a.tier is Tier.CLAUDE)
+
+
+def all_claude_cost(attempts: Sequence[Attempt], claude_model: str) -> float:
+    """What the same calls would have cost on Claude alone (local tokens at Claude's price)."""
+    return sum(cost(a.model if a.tier is Tier.CLAUDE else claude_model, a.usage) for a in attempts)
+
+
 @attrs.frozen
 class UnitResult:
     """What one unit came to; its edits are against the text the job read."""
@@ -50,7 +60,7 @@ class UnitResult:
 
     @property
     def cost(self) -> float:
-        return sum(cost(a.model, a.usage) for a in self.outcome.attempts if a.tier is Tier.CLAUDE)
+        return claude_cost(self.outcome.attempts)
 
     def to_json(self) -> dict[str, Any]:
         o = self.outcome

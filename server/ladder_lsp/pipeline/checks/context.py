@@ -38,6 +38,8 @@ class CheckContext:
     custom_prompt: str = ""  # a custom action's prompt (`actions.custom`); "" for built-ins
     source_code: str = ""  # tests: the selected code the tests are written for
     instruction: str = ""  # the user's instruction (`edit`; extra guidance elsewhere)
+    # where the block is, when the caller put it there (`location.in_place`): saves `locate`
+    where: location.Located | None = None
 
     @property
     def is_python(self) -> bool:
@@ -49,6 +51,8 @@ class CheckContext:
         """Where the block sits: old = head + old_block + tail, new = head + new_block + tail
         at line boundaries; None when code outside the block changed or the old block is
         empty."""
+        if self.where is not None:
+            return self.where
         return location.locate(self.old_document, self.new_document, self.old_block, self.new_block)
 
     @functools.cached_property

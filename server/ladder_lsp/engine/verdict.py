@@ -84,7 +84,7 @@ async def judge(
         log.info("cut %d line(s) the answer repeats from around the selection", cut)
     new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
-    old_doc = "".join(target.lines)
+    old_doc = target.text
     new_doc = "".join(
         (*target.lines[: target.start_line], *new_block, *target.lines[target.end_line :])
     )

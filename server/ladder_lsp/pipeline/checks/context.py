@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 from collections.abc import Callable
 
 import attrs
 
 from ladder_lsp.analysis.python import location, units
+from ladder_lsp.analysis.python.findings import unit_findings
 from ladder_lsp.analysis.python.parse import compile_error, parse
-from ladder_lsp.pipeline.target import BOM
+from ladder_lsp.pipeline.target import BOM, Target
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -88,6 +92,25 @@ class CheckContext:
 
 
 Check = Callable[[CheckContext], str | None]
+
+
+def read_original(target: Target, language: str) -> None:
+    """What the checks will read of the document before the answer — the unit around the
+    target, its parse, compile and pyflakes findings, the module's names — computed now
+    into the caches they read (`analysis.python.parse`, `findings`, `names`), so the
+    work is done while the model answers and not after it. Python only; never raises."""
+    if language.lower() != "python":
+        return
+    block = target.block_lines
+    try:
+        where = location.in_place(target.lines, target.start_line, target.end_line, block)
+        unit = None if where is None else units.unit_for(where, units.cut_unit(where))
+        if where is None or unit is None:
+            return
+        compile_error(unit.old_text)
+        unit_findings(unit, where.old_lines, new=False)
+    except Exception:  # a check meets the same failure later and reports it
+        log.debug("reading the original ahead failed", exc_info=True)
 
 
 def python_tree(text: str) -> ast.Module | None:

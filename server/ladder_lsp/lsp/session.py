@@ -18,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 
 from ladder_lsp import __version__
 from ladder_lsp.analysis.regions import RegionFinder
+from ladder_lsp.backends import lazy_http
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import BUILTIN_IDS
 from ladder_lsp.engine.engine import Engine
@@ -168,9 +169,11 @@ class LadderServer(LanguageServer):
             self.protocol.notify(STATUS_NOTIFICATION, status)
 
     def warm_up(self) -> None:
-        """Idle after `initialized`: build what the first cursor move would otherwise pay."""
+        """Idle after `initialized`: build what the first cursor move would otherwise pay,
+        and load httpx, left out of the start so `initialize` is answered sooner."""
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.warm_up()
+        lazy_http.load()
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -37,8 +37,9 @@ class LineDocument(TextDocument):
         return self._lines
 
     def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        """Split now: the next listing or run would, on its own clock."""
         super()._apply_full_change(change)
-        self._lines = None
+        self._lines = split_lines(change.text)
 
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
         lines = self.lines  # read only: the change builds a new list below

@@ -4,10 +4,11 @@ changes nothing the checks decide (`pipeline.checks.context.read_original`)."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 
-from ladder_lsp.analysis.python import findings, parse
+from ladder_lsp.analysis.python import findings, names, parse, surface
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.backends.base import StreamEvent
 from ladder_lsp.engine.ahead import Ahead
@@ -47,6 +48,8 @@ def forget() -> None:
     parse._parse_small.cache_clear()
     parse.compile_error.cache_clear()
     findings.pyflakes_findings.cache_clear()
+    surface.flow.cache_clear()
+    names.loaded_names.cache_clear()
 
 
 async def test_the_work_starts_on_the_first_token_and_only_once() -> None:
@@ -95,6 +98,22 @@ def test_the_checks_reuse_what_was_read_ahead() -> None:
     after = findings.pyflakes_findings.cache_info()
     assert after.misses - before.misses == 1  # the new unit only
     assert after.hits > before.hits
+    assert surface.flow.cache_info().hits >= 1  # the original `total`, walked ahead
+    assert names.loaded_names.cache_info().hits >= 1
+
+
+def test_a_function_parsed_again_is_walked_again() -> None:
+    """`flow` is cached by node: a new version's tree is new nodes, read afresh."""
+    forget()
+    first = parse.parse("def f():\n    return 1\n")
+    assert first is not None
+    node = first.body[0]
+    assert isinstance(node, ast.FunctionDef)
+    assert surface.flow(node) is surface.flow(node)
+    parse._parse_small.cache_clear()
+    second = parse.parse("def f():\n    yield 1\n")
+    assert second is not None and isinstance(second.body[0], ast.FunctionDef)
+    assert surface.flow(second.body[0]).generator and not surface.flow(node).generator
 
 
 def test_reading_ahead_changes_no_verdict() -> None:

@@ -5,6 +5,7 @@ function, whether a function returns a value or yields, and the obvious types it
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 
 import attrs
@@ -72,9 +73,12 @@ class Flow:
     return_kinds: frozenset[str]
 
 
+@functools.lru_cache(maxsize=64)
 def flow(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Flow:
     """The function's `Flow`, from one walk of its own statements (each walk is most of the
-    surface check's cost)."""
+    surface check's cost). Cached by node: the original's trees come from the shared parse
+    cache (`parse`), so its functions are walked once per document version, not per answer
+    (trees are never modified)."""
     nodes = list(own_statements(node))
     return Flow(
         generator=any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes),

@@ -19,7 +19,9 @@ import attrs
 
 from ladder_lsp.analysis.python import location, units
 from ladder_lsp.analysis.python.findings import unit_findings
+from ladder_lsp.analysis.python.names import loaded_names
 from ladder_lsp.analysis.python.parse import compile_error, parse
+from ladder_lsp.analysis.python.surface import flow
 from ladder_lsp.pipeline.target import BOM, Target
 
 log = logging.getLogger(__name__)
@@ -96,9 +98,10 @@ Check = Callable[[CheckContext], str | None]
 
 def read_original(target: Target, language: str) -> None:
     """What the checks will read of the document before the answer — the unit around the
-    target, its parse, compile and pyflakes findings, the module's names — computed now
-    into the caches they read (`analysis.python.parse`, `findings`, `names`), so the
-    work is done while the model answers and not after it. Python only; never raises."""
+    target, its parse, compile and pyflakes findings, the module's names, the names its code
+    reads and how its functions return — computed now into the caches they read (`parse`,
+    `findings`, `names`, `surface`), so the work is done while the model answers and not
+    after it. Python only; never raises."""
     if language.lower() != "python":
         return
     block = target.block_lines
@@ -109,6 +112,12 @@ def read_original(target: Target, language: str) -> None:
             return
         compile_error(unit.old_text)
         unit_findings(unit, where.old_lines, new=False)
+        tree = parse(unit.old_text)
+        if tree is not None:
+            loaded_names(tree)
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    flow(node)
     except Exception:  # a check meets the same failure later and reports it
         log.debug("reading the original ahead failed", exc_info=True)
 

@@ -4,6 +4,7 @@ look like they hold secrets. Checked before any Claude request, whatever path le
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import urllib.parse
@@ -13,21 +14,27 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ladder_lsp.settings import Settings
 
-SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("an Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}")),
-    ("an OpenAI-style API key", re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}")),
-    ("an AWS access key", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a GitHub token", re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{30,}")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+_KEY_WORDS = r"api[_-]?key|secret|token|passw(or)?d"
+# Each pattern with words one of which any match holds (in `_folded` text for the ignore-case
+# ones): a `str.find` per word rules most code out before the regex runs, which tries every
+# word boundary (the scan is on every run's path, before the request).
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), ("-----BEGIN ",)),
+    ("an Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}"), ("sk-ant-",)),
+    ("an OpenAI-style API key", re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"), ("sk-",)),
+    ("an AWS access key", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), ("AKIA", "ASIA")),
+    (
+        "a GitHub token",
+        re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{30,}"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), ("xox",)),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), ("AIza",)),
     (
         # `password = "..."`, `"api_key": "..."` (JSON, dicts), `apiKey: '...'`
         "a hard-coded credential",
-        re.compile(
-            r"(?i)\b(api[_-]?key|secret|token|passw(or)?d)\b['\"]?\s*[:=]\s*"
-            r"['\"][^'\"\s]{16,}['\"]"
-        ),
+        re.compile(rf"(?i)\b({_KEY_WORDS})\b['\"]?\s*[:=]\s*['\"][^'\"\s]{{16,}}['\"]"),
+        ("api", "secret", "token", "passw"),
     ),
     (
         # `DB_PASSWORD = "..."`, `client_secret=...`, `AWS_SECRET_ACCESS_KEY: "..."`: compound
@@ -35,11 +42,19 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         # not a URL).
         "a hard-coded credential",
         re.compile(
-            r"(?i)\b\w*(api[_-]?key|secret|token|passw(or)?d|access[_-]?key)\w*['\"]?\s*[:=]\s*"
+            rf"(?i)\b\w*({_KEY_WORDS}|access[_-]?key)\w*['\"]?\s*[:=]\s*"
             r"['\"](?![^'\"\s]*://)(?=[^'\"\s]*\d)[^'\"\s]{16,}['\"]"
         ),
+        ("api", "secret", "token", "passw", "access"),
     ),
 )
+# beyond ASCII, (?i) also matches `ı` to i and `ſ` to s, which `str.lower` keeps
+_FOLD = str.maketrans({"ı": "i", "ſ": "s"})
+
+
+def _folded(text: str) -> str:
+    lower = text.lower()
+    return lower if text.isascii() else lower.translate(_FOLD)
 
 
 def matches_local_only(path: str, globs: Iterable[str]) -> str | None:
@@ -50,6 +65,11 @@ def matches_local_only(path: str, globs: Iterable[str]) -> str | None:
     `secrets/db.py` and `/home/me/proj/secrets/db.py`). Matching ignores case, since many
     file systems do and a missed match would send a secret away.
     """
+    return _matches_local_only(path, tuple(globs))
+
+
+@functools.lru_cache(maxsize=256)  # asked on each listing and run, about the same few files
+def _matches_local_only(path: str, globs: tuple[str, ...]) -> str | None:
     normalized = _plain_path(path).lower()
     parts = normalized.split("/")
     tails = ["/".join(parts[i:]) for i in range(len(parts)) if parts[i]]
@@ -73,8 +93,14 @@ def _plain_path(path: str) -> str:
 
 def secret_kind(text: str) -> str | None:
     """What kind of secret the text seems to contain (never the secret itself)."""
-    for label, pattern in SECRET_PATTERNS:
-        if pattern.search(text):
+    folded: str | None = None
+    for label, pattern, hints in SECRET_PATTERNS:
+        if pattern.flags & re.IGNORECASE:
+            folded = _folded(text) if folded is None else folded
+            hinted = any(hint in folded for hint in hints)
+        else:
+            hinted = any(hint in text for hint in hints)
+        if hinted and pattern.search(text):
             return label
     return None
 

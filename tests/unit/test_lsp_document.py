@@ -115,6 +115,15 @@ def test_a_full_change_replaces_everything() -> None:
     assert (doc.source, list(doc.lines)) == ("new\r\nlines", ["new\r\n", "lines"])
 
 
+def test_a_full_change_is_split_when_it_arrives_and_snapshots_stay() -> None:
+    """The next listing or run finds the lines ready; a snapshot taken before is untouched."""
+    doc = document("old\n")
+    snapshot = document_lines(doc)
+    doc.apply_change(types.TextDocumentContentChangeWholeDocument(text="a\nb\n"))
+    assert isinstance(doc, LineDocument) and doc._lines == ["a\n", "b\n"]
+    assert list(snapshot) == ["old\n"]
+
+
 def test_a_document_nobody_opened_is_read_from_disk(tmp_path: Path) -> None:
     path = tmp_path / "disk.py"
     path.write_text("x = 1\ny = 2\n", encoding="utf-8")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_lsp.privacy import local_only_reason, matches_local_only, secret_kind
+from ladder_lsp.privacy import (
+    SECRET_PATTERNS,
+    local_only_reason,
+    matches_local_only,
+    secret_kind,
+)
 from ladder_lsp.settings import DEFAULT_LOCAL_ONLY
 
 # -- globs -------------------------------------------------------------------------------------
@@ -174,3 +179,40 @@ def test_local_only_reason_for_a_secret_names_the_kind_only() -> None:
 
 def test_ordinary_file_and_code_may_go_to_claude() -> None:
     assert local_only_reason("/p/app.py", ORDINARY_CODE, DEFAULT_LOCAL_ONLY) is None
+
+
+def _reference_kind(text: str) -> str | None:
+    """secret_kind without its hints: every regex on the whole text."""
+    return next((label for label, pattern, _ in SECRET_PATTERNS if pattern.search(text)), None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def f(x):\n    return x + 1\n",
+        'API_KEY = "abcdefghijklmnop1234"',
+        'apiKey: "abcdefghijklmnopqrst"',
+        'db_password = "hunter2hunter2hunter2"',
+        'AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"',
+        'toKen = "abcdefghijklmnop1234"',  # a Kelvin sign: (?i) matches it to k
+        'ſecret = "abcdefghijklmnop1234"',  # a long s: (?i) matches it to s
+        'apı_key = "abcdefghijklmnop1234"',  # a dotless i: (?i) matches it to i
+        'PASSWORD = "https://example.com/1234567890"',
+        "sk-" + "a" * 24,
+        "sk-ant-" + "b" * 24,
+        "AKIA" + "A" * 16,
+        "ghp_" + "c" * 36,
+        "xoxb-" + "d" * 12,
+        "AIza" + "e" * 35,
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ],
+)
+def test_the_hints_only_skip_regexes_that_cannot_match(text: str) -> None:
+    assert secret_kind(text) == _reference_kind(text)
+
+
+def test_local_only_answers_the_same_for_any_iterable_of_globs() -> None:
+    """The match is cached by path and globs: a new list of globs is asked afresh."""
+    assert matches_local_only("/p/.env.local", ["**/.env*"]) == "**/.env*"
+    assert matches_local_only("/p/.env.local", ("**/.env*",)) == "**/.env*"
+    assert matches_local_only("/p/.env.local", ["**/*.pem"]) is None

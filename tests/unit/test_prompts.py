@@ -8,12 +8,15 @@ from ladder_lsp.engine.actions import BUILTIN, ActionSpec
 from ladder_lsp.engine.prompts import (
     EDIT_RULES,
     EXPLAIN_RULES,
+    IMPORT_RE,
     MAX_ANSWER_TOKENS,
+    MAX_IMPORT_LINES,
     MIN_ANSWER_TOKENS,
     PROMPT_MARGIN_TOKENS,
     TESTS_RULES,
     PromptInput,
     PromptTooLarge,
+    _imports,
     answer_budget,
     build,
     enclosing_headers,
@@ -147,6 +150,42 @@ def test_imports_below_the_selection_are_not_context() -> None:
     lines = ["def f():\n", "    return 1\n", "import late\n"]
     req = build(prompt_input(lines=lines, start_line=0, end_line=2, code="def f():\n"), 8192)
     assert "import late" not in req.user
+
+
+IMPORTISH = [
+    "import os\n",
+    "  from a import b\n",
+    "\timport q\n",
+    "#include <x>\n",
+    "use std;\n",
+    "using X;\n",
+    "const a = require('x')\n",
+    "package main\n",
+    "user = used  # because\n",
+    "fromage import\n",
+    "imports = 1\n",
+    "import\n",
+    "x = 1\n",
+    "\n",
+]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_the_import_scan_reads_the_lines_the_regex_reads(ending: str) -> None:
+    """The scan finds candidates in the joined text; each line is still the regex's call."""
+    lines = [line.replace("\n", ending) for line in IMPORTISH * 5]
+    for before in (0, 1, 13, len(lines)):
+        expected = [
+            (n, line.rstrip("\r\n"))
+            for n, line in enumerate(lines[:before])
+            if IMPORT_RE.match(line)
+        ][:MAX_IMPORT_LINES]
+        assert _imports(lines, before) == expected
+
+
+def test_the_import_scan_stops_at_the_limit() -> None:
+    lines = [f"import m{i}\n" for i in range(MAX_IMPORT_LINES + 5)]
+    assert len(_imports(lines, len(lines))) == MAX_IMPORT_LINES
 
 
 # -- sizes -------------------------------------------------------------------------------------

@@ -64,3 +64,25 @@ def test_other_languages_parse_once_per_version() -> None:
     assert finder.enclosing("u", 1, "javascript", lines, 1) == (0, 3)
     assert finder.enclosing("u", 1, "javascript", lines, 5) == (4, 7)
     assert len(finder._parsed) == 1
+
+
+def test_listing_parses_the_block_around_the_cursor_once() -> None:
+    """The definition finder and the score read the same block: the second read is a hit,
+    and a block that changed is parsed afresh."""
+    from ladder_lsp.analysis.python.parse import parse_dedented
+    from ladder_lsp.engine.actions import BUILTIN
+    from ladder_lsp.engine.routing import _python_parts, score
+
+    lines = split_lines(SOURCE)
+    line = next(i for i, text in enumerate(lines) if "return not self.items" in text)
+    found = python_definition_at(lines, line)
+    assert found is not None
+    block = "".join(lines[found[0] : found[1]])
+    parse_dedented.cache_clear()
+    _python_parts.cache_clear()
+    python_definition_at(lines, line)
+    score(BUILTIN[0], block, "python")
+    assert (parse_dedented.cache_info().hits, parse_dedented.cache_info().misses) == (1, 1)
+    changed = block.replace("not self.items", "len(self.items) == 0")
+    assert parse_dedented(changed) is not None
+    assert parse_dedented.cache_info().misses == 2

@@ -74,3 +74,14 @@ def test_lines_that_are_also_in_the_selection_are_never_cut() -> None:
 def test_an_answer_of_nothing_but_context_is_left_to_the_checks() -> None:
     answer = "class Cart:\n    def __init__(self):\n        self.items = []"
     assert cut_surroundings(total_target(), answer) == (answer, 0)
+
+
+def test_an_enclosing_header_far_above_is_still_found() -> None:
+    """The document is read upwards only as far as the answer needs, but as far as that."""
+    methods = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(300))
+    doc = f"class Big:\n{methods}    def total(self):\n        return 0\n"
+    lines = split_lines(doc)
+    target = make_target("file:///b.py", 1, lines, (len(lines) - 2, 0), (len(lines), 0))
+    new = "    def total(self):\n        return 1"
+    assert cut_surroundings(target, f"class Big:\n{new}") == (new, 1)
+    assert cut_surroundings(target, f"class Other:\n{new}") == (f"class Other:\n{new}", 0)

@@ -8,13 +8,12 @@ a block that does not parse alone — uses a whole-file parse cached per documen
 
 from __future__ import annotations
 
-import ast
 import re
-import textwrap
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from ladder_lsp.analysis.definitions import Definitions
+from ladder_lsp.analysis.python.parse import parse_dedented
 from ladder_lsp.analysis.text import indent_width
 
 CACHE_SIZE = 8  # parsed documents kept (one per recently listed version)
@@ -82,10 +81,7 @@ def python_definition_at(lines: Sequence[str], line: int) -> tuple[int, int] | N
                 break
             last = end
         end += 1
-    block = "".join(lines[start : last + 1])
-    try:
-        ast.parse(textwrap.dedent(block))
-    except (SyntaxError, ValueError, RecursionError):
+    if parse_dedented("".join(lines[start : last + 1])) is None:
         return None
     return start, last + 1
 

@@ -11,13 +11,16 @@ Answers are cached briefly so listing code actions and status updates never hamm
 from __future__ import annotations
 
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ladder_lsp.backends.base import BackendError, FailureKind, ModelInfo
 from ladder_lsp.backends.local_errors import status_error, transport_error
 from ladder_lsp.settings import LocalSettings
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ladder_lsp.backends.lazy_http import httpx
 
 MODELS_TTL_SECONDS = 10.0
 MODEL_CHOICE_TTL_SECONDS = 3.0  # a run re-checks which model is loaded when older than this

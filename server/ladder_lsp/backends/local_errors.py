@@ -10,11 +10,15 @@ back is never shown.
 from __future__ import annotations
 
 import json
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ladder_lsp.backends.base import BackendError, FailureKind
 from ladder_lsp.settings import LocalSettings
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ladder_lsp.backends.lazy_http import httpx
 
 
 def error_text(body: bytes) -> str:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ladder_lsp.backends.base import (
     BackendError,
@@ -35,6 +33,11 @@ from ladder_lsp.backends.base import (
 from ladder_lsp.backends.discovery import MODEL_CHOICE_TTL_SECONDS, ModelDiscovery, SharedClient
 from ladder_lsp.backends.local_errors import classify_error, error_text
 from ladder_lsp.settings import LocalSettings
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ladder_lsp.backends.lazy_http import httpx
 
 log = logging.getLogger(__name__)
 

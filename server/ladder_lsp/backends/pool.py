@@ -22,10 +22,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import httpx
 
 from ladder_lsp.backends.base import (
     BackendError,
@@ -43,6 +42,11 @@ from ladder_lsp.backends.openai_compat import OpenAICompatBackend
 from ladder_lsp.backends.wsl import Discovery, applies, discover
 from ladder_lsp.settings import LocalSettings, pool_settings
 from ladder_lsp.settings_lists import endpoint_name, same_url
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ladder_lsp.backends.lazy_http import httpx
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,19 @@ import ipaddress
 import socket
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import httpx
 
 from ladder_lsp.backends.base import BackendError, ModelInfo
 from ladder_lsp.backends.discovery import ModelDiscovery, SharedClient
 from ladder_lsp.settings import LocalSettings
 from ladder_lsp.settings_lists import same_url
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    from ladder_lsp.backends.lazy_http import httpx
 
 DEFAULT_BASE_URL = LocalSettings().base_url
 LMSTUDIO_PORT = 1234

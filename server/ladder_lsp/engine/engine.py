@@ -32,7 +32,7 @@ from ladder_lsp.backends.base import (
     Tier,
 )
 from ladder_lsp.backends.factory import BackendFactory, Backends
-from ladder_lsp.engine import prompts, routing
+from ladder_lsp.engine import ahead, prompts, routing
 from ladder_lsp.engine.actions import instruction_problem
 from ladder_lsp.engine.progress import ProgressMeter
 from ladder_lsp.engine.run_types import Attempt, Report, RunInput, RunOutcome
@@ -314,11 +314,16 @@ class Engine:
                 return Verdict(None, over, FailureKind.BUDGET)
         label = f"{tier.label} · {await self._model_name(backend)}"
         meter.start(label if not retry_reason else f"{label} (retry)")
+        work = ahead.for_run(inp)  # the original is read while the model answers
         try:
-            completion = await self.complete(backend, request, meter, spend_key)
+            completion = await self.complete(
+                backend, request, work.around(meter) if work else meter, spend_key
+            )
         except BackendError as exc:
             log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
             return Verdict(None, exc.message, exc.kind)
+        if work is not None:
+            await work.settle()
         attempts.append(
             Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
         )

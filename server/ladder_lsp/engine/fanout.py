@@ -9,6 +9,7 @@ merge into one WorkspaceEdit against the same document version without conflicts
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -24,7 +25,7 @@ def looks_splittable(language: str, lines: Sequence[str], start: int, end: int) 
     """Cheap test for listing (no parse): at least two top-level definitions in the range."""
     pattern = _PY_TOP_LEVEL if language == "python" else _OTHER_TOP_LEVEL
     count = 0
-    for line in lines[start:end]:
+    for line in itertools.islice(lines, start, end):  # no copy: the range may be the file
         if pattern.match(line):
             count += 1
             if count >= MIN_CHUNKS:

@@ -7,6 +7,7 @@ function), which is what a model needs to keep `self`, names and style right.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -33,6 +34,7 @@ IMPORT_RE = re.compile(
     r"^\s*(import\s|from\s+\S+\s+import\s|#include\s|use\s|using\s|require\(|package\s|"
     r"const\s+\w+\s*=\s*require\()"
 )
+_IMPORT_WORDS = ("import", "#include", "use", "using", "require(", "package")  # in each match
 MAX_IMPORT_LINES = 40
 
 EDIT_RULES = (
@@ -238,13 +240,31 @@ def _line_ranges(numbers: list[int]) -> str:
 
 
 def _imports(lines: Sequence[str], before: int) -> _Numbered:
-    found: _Numbered = []
-    for number, line in enumerate(lines[:before]):
-        if IMPORT_RE.match(line):
-            found.append((number, line.rstrip("\r\n")))
-            if len(found) >= MAX_IMPORT_LINES:
-                break
-    return found
+    head = lines[:before]
+    text = "".join(head)
+    # this scan reads the whole file above the selection on every run: C finds the few
+    # lines that may be imports, the regex decides (a lone `\r` ends lines `\n` misses)
+    candidates = _hinted_lines(text) if "\r" not in text else range(before)
+    numbers = (n for n in candidates if IMPORT_RE.match(head[n]))
+    return [(n, head[n].rstrip("\r\n")) for n in itertools.islice(numbers, MAX_IMPORT_LINES)]
+
+
+def _hinted_lines(text: str) -> list[int]:
+    """0-based lines of `text` (`\n` endings) holding a word every import line holds."""
+    found: set[int] = set()
+    for word in _IMPORT_WORDS:
+        at = text.find(word)
+        while at != -1:
+            found.add(at)
+            at = text.find(word, at + 1)
+    lines: list[int] = []
+    line, counted = 0, 0
+    for at in sorted(found):
+        line += text.count("\n", counted, at)
+        counted = at
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
 
 
 def enclosing_headers(lines: Sequence[str], start_line: int) -> list[str]:

@@ -22,11 +22,11 @@ import ast
 import builtins
 import functools
 import re
-import textwrap
 from collections.abc import Sequence
 
 import attrs
 
+from ladder_lsp.analysis.python.parse import parse_dedented
 from ladder_lsp.backends.base import ChatRequest, FailureKind, Tier, Usage
 from ladder_lsp.engine.actions import ActionSpec
 from ladder_lsp.engine.prompts import answer_budget, estimate_tokens
@@ -144,9 +144,8 @@ def instruction_parts(instruction: str) -> list[tuple[str, float]]:
 
 @functools.lru_cache(maxsize=32)  # listing scores the same code once per action
 def _python_parts(code: str) -> list[tuple[str, float]]:
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except (SyntaxError, ValueError, RecursionError):
+    tree = parse_dedented(code)  # the block listing's definition finder just parsed
+    if tree is None:
         return []
     branches = 0
     depth = 0

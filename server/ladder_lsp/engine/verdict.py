@@ -16,6 +16,7 @@ from pathlib import Path
 
 import attrs
 
+from ladder_lsp.analysis.python.location import in_place
 from ladder_lsp.backends.base import Completion, FailureKind, Tier
 from ladder_lsp.engine.run_types import NewFileEdit, RunInput, RunOutcome, Status
 from ladder_lsp.pipeline.answer import extract_code
@@ -83,7 +84,7 @@ async def judge(
         log.info("cut %d line(s) the answer repeats from around the selection", cut)
     new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
-    old_doc = "".join(target.lines)
+    old_doc = target.text
     new_doc = "".join(
         (*target.lines[: target.start_line], *new_block, *target.lines[target.end_line :])
     )
@@ -99,6 +100,7 @@ async def judge(
         source_path=inp.path,
         custom_prompt=inp.spec.custom_prompt,
         instruction=inp.instruction,
+        where=in_place(target.lines, target.start_line, target.end_line, new_block),
     )
     reasons = (
         await asyncio.to_thread(run_checks, ctx)

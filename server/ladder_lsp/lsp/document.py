@@ -37,8 +37,9 @@ class LineDocument(TextDocument):
         return self._lines
 
     def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        """Split now: the next listing or run would, on its own clock."""
         super()._apply_full_change(change)
-        self._lines = None
+        self._lines = split_lines(change.text)
 
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
         lines = self.lines  # read only: the change builds a new list below
@@ -54,7 +55,9 @@ class LineDocument(TextDocument):
         if piece.startswith("\n") and low > 0 and lines[low - 1].endswith("\r"):
             low -= 1
             piece = lines[low] + piece
-        self._replace_lines([*lines[:low], *split_lines(piece), *lines[high:]])
+        changed = list(lines)  # a copy (C, half the cost of rebuilding it), then the change
+        changed[low:high] = split_lines(piece)
+        self._replace_lines(changed)
 
     def _replace_lines(self, lines: list[str]) -> None:
         self._lines = lines

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from ladder_lsp import __version__
 from ladder_lsp.analysis.regions import RegionFinder
+from ladder_lsp.backends import lazy_http
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import BUILTIN_IDS
 from ladder_lsp.engine.engine import Engine
+from ladder_lsp.lsp import stdio
 from ladder_lsp.lsp.capabilities import ClientFeatures
 from ladder_lsp.lsp.deliveries import Deliveries
 from ladder_lsp.lsp.protocol import LadderProtocol
@@ -51,6 +56,34 @@ class LadderServer(LanguageServer):
         self._background: set[asyncio.Future[Any]] = set()
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.on_cancel = self._cancel_request
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio server, reading stdin on the event loop when it may (`lsp.stdio`)."""
+        if stdin is not None or stdout is not None or not stdio.own_pipe():
+            super().start_io(stdin, stdout)
+            return
+        stop = self._stop_event = threading.Event()  # what pygls' shutdown sets
+        self.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+
+        async def serve() -> None:
+            reader = await stdio.loop_reader()
+            log.debug("reading stdin on the event loop")
+            await run_async(
+                stop_event=stop,
+                reader=reader,
+                protocol=self.protocol,
+                logger=log,
+                error_handler=self.report_server_error,
+            )
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("Connection to the client is lost! Shutting down the server.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     # -- settings --------------------------------------------------------------------------
 
@@ -168,9 +201,11 @@ class LadderServer(LanguageServer):
             self.protocol.notify(STATUS_NOTIFICATION, status)
 
     def warm_up(self) -> None:
-        """Idle after `initialized`: build what the first cursor move would otherwise pay."""
+        """Idle after `initialized`: build what the first cursor move would otherwise pay,
+        and load httpx, left out of the start so `initialize` is answered sooner."""
         assert isinstance(self.protocol, LadderProtocol)
         self.protocol.warm_up()
+        lazy_http.load()
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ The rule, line by line (blank lines do not count):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from ladder_lsp.analysis.text import indent_width, leading_blanks
@@ -54,7 +55,6 @@ def _candidates(answer: Sequence[str], own: set[str]) -> int:
 
 
 def _leading(target: Target, answer: Sequence[str], own: set[str]) -> int:
-    above = [line for line in target.lines[: target.start_line] if line.strip()]
     base = min(
         (indent_width(leading_blanks(line)) for line in target.block_lines if line.strip()),
         default=0,
@@ -62,35 +62,45 @@ def _leading(target: Target, answer: Sequence[str], own: set[str]) -> int:
     count = _candidates(answer, own)
     if count == len(answer):
         return 0  # no line of the selection to anchor on: what is context is a guess
-    return count if _matches_above(above, [line.strip() for line in answer[:count]], base) else 0
+    wanted = [line.strip() for line in answer[:count]]
+    return count if _matches_above(target.lines, target.start_line, wanted, base) else 0
 
 
-def _matches_above(above: Sequence[str], wanted: Sequence[str], base: int) -> bool:
-    """`wanted`, read upwards, is the text just above the target or its enclosing headers."""
-    pos, indent = len(above), base
+def _filled_above(lines: Sequence[str], index: int) -> int:
+    """The nearest non-blank line above `index` (-1: none). The document is read upwards
+    only as far as the answer needs: a run costs the size of its target, not of the file."""
+    index -= 1
+    while index >= 0 and not lines[index].strip():
+        index -= 1
+    return index
+
+
+def _matches_above(lines: Sequence[str], start: int, wanted: Sequence[str], base: int) -> bool:
+    """`wanted`, read upwards, is the text just above line `start` or its enclosing
+    headers (blank lines do not count)."""
+    pos, indent = start, base
     for line in reversed(wanted):
-        if pos and above[pos - 1].strip() == line:
-            pos -= 1
+        nearest = _filled_above(lines, pos)
+        if nearest >= 0 and lines[nearest].strip() == line:
+            pos = nearest
         else:
-            pos = next(
-                (
-                    j
-                    for j in range(pos - 2, -1, -1)
-                    if above[j].strip() == line and indent_width(leading_blanks(above[j])) < indent
-                ),
-                -1,
-            )
+            pos = _filled_above(lines, nearest) if nearest >= 0 else -1
+            while pos >= 0 and not (
+                lines[pos].strip() == line and indent_width(leading_blanks(lines[pos])) < indent
+            ):
+                pos = _filled_above(lines, pos)
             if pos < 0:
                 return False
-        indent = indent_width(leading_blanks(above[pos]))
+        indent = indent_width(leading_blanks(lines[pos]))
     return True
 
 
 def _trailing(target: Target, answer: Sequence[str], own: set[str]) -> int:
-    below = [line.strip() for line in target.lines[target.end_line :] if line.strip()]
     tail = [line.strip() for line in reversed(answer)]
-    most = min(_candidates(tail, own), len(below))
-    for count in range(most, 0, -1):
+    wanted = _candidates(tail, own)
+    after = (target.lines[i].strip() for i in range(target.end_line, len(target.lines)))
+    below = list(itertools.islice((line for line in after if line), wanted))
+    for count in range(len(below), 0, -1):
         if tail[:count][::-1] == below[:count]:
             return count
     return 0

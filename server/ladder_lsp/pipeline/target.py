@@ -8,6 +8,7 @@ index): the LSP layer converts the client's UTF-16 units at the boundary.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Sequence
 
 import attrs
@@ -41,6 +42,11 @@ class Target:
     end_line: int  # exclusive
     prefix: str = ""  # first block line's text before the selection
     suffix: str = ""  # last block line's text after the selection, without its ending
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The whole document, joined once for every reader of this snapshot."""
+        return "".join(self.lines)
 
     @property
     def block_lines(self) -> tuple[str, ...]:

@@ -119,8 +119,10 @@ def bound_names(import_text: str) -> set[str]:
     return {parts[0], parts[-1]}
 
 
+@functools.lru_cache(maxsize=32)
 def loaded_names(tree: ast.AST) -> frozenset[str]:
-    """Every name the code reads (`x`, and `os` in `os.path`)."""
+    """Every name the code reads (`x`, and `os` in `os.path`). Cached by tree, as `flow`
+    is: the original's tree is the parse cache's, read once per document version."""
     return frozenset(
         node.id
         for node in ast.walk(tree)

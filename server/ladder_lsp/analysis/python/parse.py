@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import textwrap
 import warnings
 
 SMALL_TEXT = 20_000  # characters; trees of whole big documents are tens of MB: cache few
@@ -35,6 +36,14 @@ def _parse(text: str) -> ast.Module | None:
             return ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
+
+
+@functools.lru_cache(maxsize=32)
+def parse_dedented(block: str) -> ast.Module | None:
+    """The tree of a block cut from inside a definition, dedented first (None when it does
+    not parse): listing's definition finder and its score read the same block on each cursor
+    move, and parse it once."""
+    return _parse(textwrap.dedent(block))
 
 
 @functools.lru_cache(maxsize=32)

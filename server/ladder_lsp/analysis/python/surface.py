@@ -5,7 +5,10 @@ function, whether a function returns a value or yields, and the obvious types it
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
+
+import attrs
 
 Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
@@ -60,17 +63,33 @@ def own_statements(node: ast.AST) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(current))
 
 
-def returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(
-        isinstance(n, ast.Return)
-        and n.value is not None
-        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-        for n in own_statements(node)
+@attrs.frozen
+class Flow:
+    """How a function hands back control: it yields, or it returns a value (of which
+    obvious types, empty when any is not obvious)."""
+
+    generator: bool
+    returns_value: bool
+    return_kinds: frozenset[str]
+
+
+@functools.lru_cache(maxsize=64)
+def flow(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Flow:
+    """The function's `Flow`, from one walk of its own statements (each walk is most of the
+    surface check's cost). Cached by node: the original's trees come from the shared parse
+    cache (`parse`), so its functions are walked once per document version, not per answer
+    (trees are never modified)."""
+    nodes = list(own_statements(node))
+    return Flow(
+        generator=any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes),
+        returns_value=any(
+            isinstance(n, ast.Return)
+            and n.value is not None
+            and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+            for n in nodes
+        ),
+        return_kinds=_return_kinds(node, nodes),
     )
-
-
-def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_statements(node))
 
 
 KIND_WORDS = {
@@ -153,13 +172,16 @@ def _rebound(target: ast.AST) -> Iterator[str]:
         yield from _rebound(target.value)
 
 
-def return_kinds(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
-    """Obvious types of what a function returns; empty when any return is not obvious."""
+def _return_kinds(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST]
+) -> frozenset[str]:
+    """Obvious types of what a function returns (`own`: its own statements); empty when
+    any return is not obvious."""
     names: dict[str, list[ast.expr]] = {}
     unknown: set[str] = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
     unknown.update(a.arg for a in node.args.kwonlyargs)
     returns: list[ast.expr] = []
-    for child in own_statements(node):
+    for child in own:
         targets: list[ast.AST] = []
         if isinstance(child, ast.Assign):
             for target in child.targets:

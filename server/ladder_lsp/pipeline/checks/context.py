@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 from collections.abc import Callable
 
 import attrs
 
 from ladder_lsp.analysis.python import location, units
+from ladder_lsp.analysis.python.findings import unit_findings
+from ladder_lsp.analysis.python.names import loaded_names
 from ladder_lsp.analysis.python.parse import compile_error, parse
-from ladder_lsp.pipeline.target import BOM
+from ladder_lsp.analysis.python.surface import flow
+from ladder_lsp.pipeline.target import BOM, Target
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -38,6 +44,8 @@ class CheckContext:
     custom_prompt: str = ""  # a custom action's prompt (`actions.custom`); "" for built-ins
     source_code: str = ""  # tests: the selected code the tests are written for
     instruction: str = ""  # the user's instruction (`edit`; extra guidance elsewhere)
+    # where the block is, when the caller put it there (`location.in_place`): saves `locate`
+    where: location.Located | None = None
 
     @property
     def is_python(self) -> bool:
@@ -49,6 +57,8 @@ class CheckContext:
         """Where the block sits: old = head + old_block + tail, new = head + new_block + tail
         at line boundaries; None when code outside the block changed or the old block is
         empty."""
+        if self.where is not None:
+            return self.where
         return location.locate(self.old_document, self.new_document, self.old_block, self.new_block)
 
     @functools.cached_property
@@ -84,6 +94,32 @@ class CheckContext:
 
 
 Check = Callable[[CheckContext], str | None]
+
+
+def read_original(target: Target, language: str) -> None:
+    """What the checks will read of the document before the answer — the unit around the
+    target, its parse, compile and pyflakes findings, the module's names, the names its code
+    reads and how its functions return — computed now into the caches they read (`parse`,
+    `findings`, `names`, `surface`), so the work is done while the model answers and not
+    after it. Python only; never raises."""
+    if language.lower() != "python":
+        return
+    block = target.block_lines
+    try:
+        where = location.in_place(target.lines, target.start_line, target.end_line, block)
+        unit = None if where is None else units.unit_for(where, units.cut_unit(where))
+        if where is None or unit is None:
+            return
+        compile_error(unit.old_text)
+        unit_findings(unit, where.old_lines, new=False)
+        tree = parse(unit.old_text)
+        if tree is not None:
+            loaded_names(tree)
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    flow(node)
+    except Exception:  # a check meets the same failure later and reports it
+        log.debug("reading the original ahead failed", exc_info=True)
 
 
 def python_tree(text: str) -> ast.Module | None:

@@ -20,9 +20,7 @@ from ladder_lsp.analysis.python.surface import (
     Def,
     definitions,
     enclosing_function,
-    is_generator,
-    return_kinds,
-    returns_value,
+    flow,
 )
 from ladder_lsp.analysis.python.units import Unit
 from ladder_lsp.pipeline.checks.context import CheckContext
@@ -217,19 +215,18 @@ def _flow(
     new: ast.FunctionDef | ast.AsyncFunctionDef,
 ) -> list[str]:
     reasons: list[str] = []
-    old_gen, new_gen = is_generator(old), is_generator(new)
-    if old_gen and not new_gen:
+    before, after = flow(old), flow(new)
+    if before.generator and not after.generator:
         reasons.append(f"`{short}` is no longer a generator")
-    elif new_gen and not old_gen:
+    elif after.generator and not before.generator:
         reasons.append(f"`{short}` became a generator")
-    elif not old_gen:
-        old_ret, new_ret = returns_value(old), returns_value(new)
-        if old_ret and not new_ret:
+    elif not before.generator:
+        if before.returns_value and not after.returns_value:
             reasons.append(f"`{short}` no longer returns a value")
-        elif new_ret and not old_ret:
+        elif after.returns_value and not before.returns_value:
             reasons.append(f"`{short}` now returns a value (it returned None)")
-        elif old_ret:
-            old_kinds, new_kinds = return_kinds(old), return_kinds(new)
+        elif before.returns_value:
+            old_kinds, new_kinds = before.return_kinds, after.return_kinds
             if old_kinds and new_kinds and not old_kinds & new_kinds:
                 reasons.append(
                     f"`{short}` now returns {_kinds(new_kinds)} instead of {_kinds(old_kinds)}"

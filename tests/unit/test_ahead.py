@@ -1,0 +1,148 @@
+"""Reading the original while the model answers: when the work starts and how the verdict
+meets it (`engine.ahead`), and that what it leaves in the caches is the original's own and
+changes nothing the checks decide (`pipeline.checks.context.read_original`)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import time
+
+from ladder_lsp.analysis.python import findings, names, parse, surface
+from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.backends.base import StreamEvent
+from ladder_lsp.engine.ahead import Ahead
+from ladder_lsp.pipeline.checks.context import CheckContext, read_original
+from ladder_lsp.pipeline.checks.runner import run_checks
+from ladder_lsp.pipeline.target import Target, make_target
+
+DOC = """\
+import os
+import sys
+
+
+def total(items):
+    t = 0
+    for i in items:
+        t = t + i
+    return t
+
+
+def where():
+    return os.getcwd()
+"""
+
+
+def target(doc: str = DOC, version: int = 1) -> Target:
+    lines = split_lines(doc)
+    start = lines.index("def total(items):\n")
+    return make_target("file:///p/m.py", version, lines, (start, 0), (start + 5, 0))
+
+
+def verdict(t: Target, new_block: str) -> list[str]:
+    new_doc = "".join((*t.lines[: t.start_line], new_block, *t.lines[t.end_line :]))
+    return run_checks(CheckContext("refactor", "python", t.text, new_doc, t.block_text, new_block))
+
+
+def forget() -> None:
+    parse._parse_small.cache_clear()
+    parse.compile_error.cache_clear()
+    findings.pyflakes_findings.cache_clear()
+    surface.flow.cache_clear()
+    names.loaded_names.cache_clear()
+
+
+async def test_the_work_starts_on_the_first_token_and_only_once() -> None:
+    calls: list[int] = []
+    ahead = Ahead(lambda: calls.append(1), in_thread=False)
+    seen: list[StreamEvent] = []
+    on_event = ahead.around(seen.append)
+    on_event(StreamEvent(status="waiting for the model"))
+    await asyncio.sleep(0)
+    assert calls == []  # the request may not be sent yet
+    on_event(StreamEvent(reasoning="hm"))
+    on_event(StreamEvent(text="x"))
+    await asyncio.sleep(0)
+    assert calls == [1]
+    assert len(seen) == 3  # every event still reaches the meter
+
+
+async def test_work_not_begun_when_the_stream_ends_is_left_to_the_verdict() -> None:
+    calls: list[int] = []
+    ahead = Ahead(lambda: calls.append(1), in_thread=False)
+    ahead.around(lambda _e: None)(StreamEvent(text="all at once"))
+    await ahead.settle()
+    await asyncio.sleep(0)
+    assert calls == []
+
+
+async def test_a_thread_still_reading_is_waited_for() -> None:
+    calls: list[int] = []
+
+    def slow() -> None:
+        time.sleep(0.05)
+        calls.append(1)
+
+    ahead = Ahead(slow, in_thread=True)
+    ahead.start()
+    await ahead.settle()
+    assert calls == [1]
+
+
+def test_the_checks_reuse_what_was_read_ahead() -> None:
+    forget()
+    t = target()
+    read_original(t, "python")
+    before = findings.pyflakes_findings.cache_info()
+    verdict(t, "def total(items):\n    return sum(items)\n")
+    after = findings.pyflakes_findings.cache_info()
+    assert after.misses - before.misses == 1  # the new unit only
+    assert after.hits > before.hits
+    assert surface.flow.cache_info().hits >= 1  # the original `total`, walked ahead
+    assert names.loaded_names.cache_info().hits >= 1
+
+
+def test_a_function_parsed_again_is_walked_again() -> None:
+    """`flow` is cached by node: a new version's tree is new nodes, read afresh."""
+    forget()
+    first = parse.parse("def f():\n    return 1\n")
+    assert first is not None
+    node = first.body[0]
+    assert isinstance(node, ast.FunctionDef)
+    assert surface.flow(node) is surface.flow(node)
+    parse._parse_small.cache_clear()
+    second = parse.parse("def f():\n    yield 1\n")
+    assert second is not None and isinstance(second.body[0], ast.FunctionDef)
+    assert surface.flow(second.body[0]).generator and not surface.flow(node).generator
+
+
+def test_reading_ahead_changes_no_verdict() -> None:
+    answers = [
+        "def total(items):\n    return sum(items)\n",
+        "def total(items):\n    return sum(items\n",  # a syntax error
+        "def total(items):\n    return sys.maxsize\n",
+        "def total(things):\n    return sum(things)\n",  # a renamed parameter
+    ]
+    for answer in answers:
+        forget()
+        cold = verdict(target(), answer)
+        forget()
+        read_original(target(), "python")
+        assert verdict(target(), answer) == cold, answer
+
+
+def test_a_new_version_of_the_document_is_read_afresh() -> None:
+    """The caches hold texts, not versions: the next version's original is its own."""
+    forget()
+    read_original(target(), "python")
+    second = DOC.replace("import sys\n", "")  # `sys` is no longer imported
+    answer = "def total(items):\n    return sys.maxsize\n"
+    read_original(target(second, version=2), "python")
+    assert verdict(target(second, version=2), answer) == ["new undefined name `sys`"]
+    assert verdict(target(), answer) == []  # with `import sys` the name is defined
+
+
+def test_other_languages_are_not_read() -> None:
+    forget()
+    read_original(target(), "rust")
+    assert findings.pyflakes_findings.cache_info().currsize == 0

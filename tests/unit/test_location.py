@@ -1,0 +1,73 @@
+"""Where the edited block sits: `in_place` (built from the run's own lines) agrees with
+`locate` (found in the joined documents), and declines what only `locate` can answer."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from ladder_lsp.analysis.python.location import in_place, locate
+from ladder_lsp.analysis.text import split_lines
+
+DOC = split_lines("import os\n\n\ndef f(x):\n    return x\n\n\ndef g():\n    pass\n")
+
+
+def joined(lines: tuple[str, ...] | list[str], start: int, end: int, new: list[str]) -> str:
+    return "".join((*lines[:start], *new, *lines[end:]))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "new"),
+    [
+        (3, 5, ["def f(x):\n", "    return x + 1\n"]),
+        (3, 5, ["def f(x):\n", "    y = x\n", "    return y\n"]),
+        (4, 5, []),
+        (7, 9, ["def g():\n", "    return None"]),  # the document's end: no ending needed
+        (0, 1, ["import sys\n", "import os\n"]),
+    ],
+)
+def test_in_place_is_what_locate_finds(start: int, end: int, new: list[str]) -> None:
+    where = in_place(DOC, start, end, new)
+    assert where is not None
+    old_block, new_block = "".join(DOC[start:end]), "".join(new)
+    assert where == locate("".join(DOC), joined(DOC, start, end, new), old_block, new_block)
+
+
+def test_in_place_keeps_the_lines_it_was_given() -> None:
+    lines = tuple(DOC)
+    where = in_place(lines, 3, 5, ["def f(x):\n", "    return 0\n"])
+    assert where is not None and where.old_lines is lines
+
+
+@pytest.mark.parametrize(
+    ("lines", "start", "end", "new"),
+    [
+        (["a\r\n", "b\r\n"], 0, 1, ["c\r\n"]),  # other endings: `locate` normalises them
+        (DOC, 3, 5, ["def f(x):\n", "    return 0"]),  # would join the next line
+        (DOC, 3, 5, ["def f(x):\n    return 0\n"]),  # two lines in one
+        (DOC, 3, 5, ["def f(x):\n", ""]),
+        (DOC, 1, 3, ["x = 1\n"]),  # an empty old block
+        (["a\n", "b", "c\n"], 0, 1, ["d\n"]),  # a line without its ending mid-document
+    ],
+)
+def test_in_place_declines_what_only_locate_can_say(
+    lines: list[str], start: int, end: int, new: list[str]
+) -> None:
+    assert in_place(lines, start, end, new) is None
+
+
+def test_in_place_agrees_with_locate_on_every_small_edit() -> None:
+    """Every block of a small document replaced by each of a few blocks; where the block's
+    text also occurs earlier, `locate` may pick that copy, so only unique blocks compare."""
+    doc = split_lines("a\n  b\n\nc\nd")
+    news = [[], ["x\n"], ["  y\n", "z\n"], ["w"]]
+    for start, end in itertools.combinations_with_replacement(range(len(doc) + 1), 2):
+        old_block = "".join(doc[start:end])
+        for new in news:
+            where = in_place(doc, start, end, new)
+            if where is None:
+                continue
+            assert "".join(doc).find(old_block) == len("".join(doc[:start]))
+            expected = locate("".join(doc), joined(doc, start, end, new), old_block, "".join(new))
+            assert where == expected, (start, end, new)

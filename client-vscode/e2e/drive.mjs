@@ -73,8 +73,8 @@ async function claudeKeyInSecretStorage(ui) {
 /**
  * 4a. Edit with an instruction: on the file as it was, select the function, "Edit with local
  * model…" from the Refactor menu, type what to change in the input box and press Enter: the
- * model's edit lands in the editor and on disk after save, and the chat request the model got
- * holds the instruction.
+ * model's edit (the fake's answer to that instruction) lands in the editor and on disk, and a
+ * chat request the model got holds the instruction.
  */
 async function editWithInstruction(ui) {
   const { page } = ui;
@@ -260,7 +260,9 @@ class Workbench {
     });
   }
 
-  /** Saves the active editor; the file on disk must then hold `expected`. */
+  /** Saves the active editor; the file on disk must then hold `expected`. (VS Code has often
+   * saved it already: files.refactoring.autoSave, on by default, saves what an edit from a
+   * code action changed. So this checks the edit is on disk, not that Ctrl+S wrote it.) */
   async saveAndCheck(expected) {
     await this.page.keyboard.press('Control+S');
     const file = path.join(env.E2E_WORKSPACE, testCase.file);
@@ -345,7 +347,9 @@ function serverStderr() {
   return readFileSync(env.E2E_SERVER_STDERR, 'utf8');
 }
 
-/** Sets `key` in the workspace's .vscode/settings.json (created when missing). */
+/** Sets `key` in the workspace's .vscode/settings.json (created when missing). The User
+ * settings file, written the same way while the window is open, is not picked up by
+ * code-server 4.139.1 (no didChangeConfiguration within a minute); the workspace's file is. */
 function setWorkspaceSetting(key, value) {
   const file = path.join(env.E2E_WORKSPACE, '.vscode', 'settings.json');
   mkdirSync(path.dirname(file), { recursive: true });

@@ -2,7 +2,7 @@
 // the user sees, and leaves screenshots in E2E_OUT. run.sh starts everything and sets E2E_*.
 // A step is { name, run(ui) }: add one to STEPS (in the order a user would meet it).
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
@@ -15,7 +15,8 @@ const STEPS = [
   { name: 'status-bar', run: statusBarShowsLocalModel },
   { name: 'refactor', run: refactorWithLocalModel },
   { name: 'claude-key', run: claudeKeyInSecretStorage },
-  // Instruction edit and refactor preview (issue 17) go here.
+  { name: 'instruction-edit', run: editWithInstruction },
+  { name: 'preview', run: previewBeforeApplying },
   { name: 'missing-server', run: missingServerPath },
 ];
 
@@ -28,19 +29,9 @@ async function statusBarShowsLocalModel(ui) {
 
 /** 2. Select the function, Refactor menu, the action by its title: the edit lands and saves. */
 async function refactorWithLocalModel(ui) {
-  const { page } = ui;
-  const { first_line: first, last_line: last } = testCase.select;
-  await ui.editorLines().first().click();
-  await page.keyboard.press('Control+Home');
-  for (let line = 0; line < first; line++) await page.keyboard.press('ArrowDown');
-  for (let line = first; line < last; line++) await page.keyboard.press('Shift+ArrowDown');
-  await page.keyboard.press('Shift+End');
+  await ui.selectFunction();
   await ui.shot('function-selected');
-  await ui.runCommand('Refactor...');
-  const action = page.locator('.action-widget .monaco-list-row', {
-    hasText: 'Refactor with local model',
-  });
-  await action.waitFor({ timeout: TIMEOUT });
+  const action = await ui.refactorAction('Refactor with local model');
   await ui.shot('refactor-menu');
   await action.click();
   await ui.waitFor('the editor to show the expected edit', async () => {
@@ -48,12 +39,7 @@ async function refactorWithLocalModel(ui) {
     return text === testCase.expected || `editor text:\n${text}`;
   });
   await ui.shot('edit-in-editor');
-  await page.keyboard.press('Control+S');
-  const file = path.join(env.E2E_WORKSPACE, testCase.file);
-  await ui.waitFor('the saved file to hold the expected edit', () => {
-    const text = readFileSync(file, 'utf8');
-    return text === testCase.expected || `file on disk:\n${text}`;
-  });
+  await ui.saveAndCheck(testCase.expected);
   await ui.shot('saved');
 }
 
@@ -82,6 +68,95 @@ async function claudeKeyInSecretStorage(ui) {
   }
   const holders = filesContaining(env.E2E_TMP, key);
   if (holders.length) throw new Error(`the Claude key is in ${holders.join(', ')}`);
+}
+
+/**
+ * 4a. Edit with an instruction: on the file as it was, select the function, "Edit with local
+ * model…" from the Refactor menu, type what to change in the input box and press Enter: the
+ * model's edit (the fake's answer to that instruction) lands in the editor and on disk, and a
+ * chat request the model got holds the instruction.
+ */
+async function editWithInstruction(ui) {
+  const { page } = ui;
+  await ui.restoreFile();
+  await ui.selectFunction();
+  const action = await ui.refactorAction('Edit with local model…');
+  await ui.shot('edit-in-refactor-menu');
+  const before = chatRequests().length;
+  await action.click(); // a fresh profile has no recent instructions: the input box comes first
+  const input = page
+    .locator('.quick-input-widget', { hasText: 'what should change?' })
+    .locator('.quick-input-box input');
+  await input.waitFor({ timeout: TIMEOUT });
+  await input.fill(testCase.instruction);
+  await ui.shot('instruction-typed');
+  await input.press('Enter');
+  await ui.waitFor('the editor to show the instructed edit', async () => {
+    const text = await ui.editorText();
+    return text === testCase.edit_expected || `editor text:\n${text}`;
+  });
+  await ui.shot('edit-in-editor');
+  const asked = chatRequests().slice(before);
+  if (!asked.some((body) => messagesText(body).includes(testCase.instruction))) {
+    const seen = asked.map(messagesText).join('\n---\n');
+    throw new Error(`no chat request holds the instruction; the model was asked:\n${seen}`);
+  }
+  await ui.saveAndCheck(testCase.edit_expected);
+}
+
+/**
+ * 4b. Preview before applying: with `ladder.edits.confirm` "always" in the workspace settings,
+ * "Refactor with local model" opens VS Code's Refactor Preview (naming the file) and leaves the
+ * editor as it was. Discard there: the server says nothing was applied and the text is
+ * unchanged. The same again, tick the file's change (VS Code leaves a change that needs
+ * confirmation unticked, and Apply applies only ticked ones), Apply: the edit lands.
+ */
+async function previewBeforeApplying(ui) {
+  const { page } = ui;
+  // The setting reaches the server as didChangeConfiguration, then its workspace/configuration
+  // pull, whose answer its DEBUG log (run.sh) prints: the preview is due only after that.
+  const logged = serverStderr().length;
+  setWorkspaceSetting('ladder.edits.confirm', 'always');
+  await ui.waitFor(
+    'the server to read edits.confirm "always"',
+    () => /'confirm': 'always'/.test(serverStderr().slice(logged)) || 'not in its log yet',
+  );
+  await ui.restoreFile();
+  const preview = page.locator('.bulk-edit-panel');
+  const fileRow = preview.locator('.monaco-list-row', { hasText: testCase.file }).first();
+  for (const [button, expected] of [
+    ['Discard', testCase.text],
+    ['Apply', testCase.expected],
+  ]) {
+    await ui.runCommand('Notifications: Clear All Notifications');
+    await ui.selectFunction();
+    const action = await ui.refactorAction('Refactor with local model');
+    await action.click();
+    await fileRow.waitFor({ timeout: TIMEOUT });
+    await ui.shot(`preview-before-${button.toLowerCase()}`);
+    if ((await ui.editorText()) !== testCase.text) {
+      throw new Error(`the edit landed before ${button} was pressed:\n${await ui.editorText()}`);
+    }
+    if (button === 'Apply') {
+      const tick = fileRow.locator('.edit-checkbox');
+      if ((await tick.getAttribute('aria-checked')) !== 'true') await tick.click();
+      await ui.waitFor(
+        "the file's change to be ticked",
+        async () => (await tick.getAttribute('aria-checked')) === 'true' || 'unticked',
+      );
+      await ui.shot('change-ticked');
+    }
+    await preview.getByRole('button', { name: button, exact: true }).click();
+    await preview.waitFor({ state: 'hidden', timeout: TIMEOUT });
+    if (button === 'Discard') {
+      await ui.notification('the edit was not applied').waitFor({ timeout: TIMEOUT });
+    }
+    await ui.waitFor(`the editor text after ${button}`, async () => {
+      const text = await ui.editorText();
+      return text === expected || `editor text:\n${text}`;
+    });
+    await ui.shot(`after-${button.toLowerCase()}`);
+  }
 }
 
 /** 5. A server path that does not exist: a clear error, and a button to the setting. */
@@ -157,6 +232,46 @@ class Workbench {
     await this.page.keyboard.press('Enter');
   }
 
+  /** Selects the function's lines (testCase.select) in the active editor. */
+  async selectFunction() {
+    const { page } = this;
+    const { first_line: first, last_line: last } = testCase.select;
+    await this.editorLines().first().click();
+    await page.keyboard.press('Control+Home');
+    for (let line = 0; line < first; line++) await page.keyboard.press('ArrowDown');
+    for (let line = first; line < last; line++) await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+End');
+  }
+
+  /** Opens the Refactor menu; the row of the action with this title, once shown. */
+  async refactorAction(title) {
+    await this.runCommand('Refactor...');
+    const action = this.page.locator('.action-widget .monaco-list-row', { hasText: title });
+    await action.waitFor({ timeout: TIMEOUT });
+    return action;
+  }
+
+  /** The file as the run started, written on disk; the (saved) editor shows it again. */
+  async restoreFile() {
+    writeFileSync(path.join(env.E2E_WORKSPACE, testCase.file), testCase.text);
+    await this.waitFor('the editor to show the restored file', async () => {
+      const text = await this.editorText();
+      return text === testCase.text || `editor text:\n${text}`;
+    });
+  }
+
+  /** Saves the active editor; the file on disk must then hold `expected`. (VS Code has often
+   * saved it already: files.refactoring.autoSave, on by default, saves what an edit from a
+   * code action changed. So this checks the edit is on disk, not that Ctrl+S wrote it.) */
+  async saveAndCheck(expected) {
+    await this.page.keyboard.press('Control+S');
+    const file = path.join(env.E2E_WORKSPACE, testCase.file);
+    await this.waitFor('the saved file to hold the expected edit', () => {
+      const text = readFileSync(file, 'utf8');
+      return text === expected || `file on disk:\n${text}`;
+    });
+  }
+
   statusItem(text) {
     return this.page.locator('.statusbar-item', { hasText: text });
   }
@@ -213,6 +328,34 @@ class Workbench {
     }
     throw new Error(`timed out waiting for ${what}; ${seen}`);
   }
+}
+
+/** The chat request bodies the fake LM Studio got so far (run.sh: --requests-file). */
+function chatRequests() {
+  if (!existsSync(env.E2E_REQUESTS)) return [];
+  return readFileSync(env.E2E_REQUESTS, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+function messagesText(body) {
+  return (body.messages ?? []).map((message) => String(message.content)).join('\n');
+}
+
+function serverStderr() {
+  return readFileSync(env.E2E_SERVER_STDERR, 'utf8');
+}
+
+/** Sets `key` in the workspace's .vscode/settings.json (created when missing). The User
+ * settings file, written the same way while the window is open, is not picked up by
+ * code-server 4.139.1 (no didChangeConfiguration within a minute); the workspace's file is. */
+function setWorkspaceSetting(key, value) {
+  const file = path.join(env.E2E_WORKSPACE, '.vscode', 'settings.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const settings = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  settings[key] = value;
+  writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
 function filesContaining(dir, needle) {

@@ -110,24 +110,42 @@ export PYTHONPATH="$root/server:$root${PYTHONPATH:+:$PYTHONPATH}"
 unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
 
 # The document, the model's answer and the expected result: the integration tests' own case.
-"$python" - "$tmp" <<'EOF'
+# "Edit with local model…" gets its own answer (the fake gives it to the request that carries
+# the instruction) and expected text; the fake keeps every chat request in requests.jsonl.
+instruction="Rename the variable t to total"
+"$python" - "$tmp" "$instruction" <<'EOF'
 import json, sys
 from pathlib import Path
 from tests.fakes.lmstudio import DEFAULT_MODELS
 from tests.integration.test_editors import CASES
 
-tmp = Path(sys.argv[1])
+tmp, instruction = Path(sys.argv[1]), sys.argv[2]
 case = CASES["ascii-method"]
 (tmp / "workspace" / case.filename).write_text(case.text, "utf-8")
 (tmp / "answer.txt").write_text(case.answer, "utf-8")
+body = "        t = 0\n        for i in items:\n            t = t + i.price * i.qty\n        return t\n"
+renamed = body.replace("t = t +", "total = total +").replace(" t = 0", " total = 0")
+renamed = renamed.replace("return t\n", "return total\n")
+assert body in case.text and renamed.count("total") == 4
+indented = renamed.replace("\n    ", "\n")[4:]  # the method as a model writes it: dedented
+(tmp / "edit-answer.txt").write_text(f"```python\ndef total(self, items):\n{indented}```\n", "utf-8")
 loaded = next(m["id"] for m in DEFAULT_MODELS if m["state"] == "loaded")
 json.dump(
-    {"file": case.filename, "expected": case.expected, "select": case.select, "model": loaded},
+    {
+        "file": case.filename,
+        "text": case.text,
+        "expected": case.expected,
+        "select": case.select,
+        "model": loaded,
+        "instruction": instruction,
+        "edit_expected": case.text.replace(body, renamed),
+    },
     (tmp / "case.json").open("w"),
 )
 EOF
 
 "$python" -m tests.fakes.lmstudio --port 0 --answer-file "$tmp/answer.txt" --chunk-delay 0.005 \
+  --answer-when "$instruction" "$tmp/edit-answer.txt" --requests-file "$tmp/requests.jsonl" \
   >"$tmp/fake-lmstudio.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
@@ -213,7 +231,8 @@ report_failure() {
 export E2E_URL="$url" E2E_OUT="$out" E2E_TMP="$tmp" E2E_CHROMIUM="$CHROMIUM" \
   E2E_PLAYWRIGHT="$playwright_dir/node_modules/playwright-core" \
   E2E_SETTINGS="$tmp/user-data/Machine/settings.json" E2E_CASE="$tmp/case.json" \
-  E2E_WORKSPACE="$tmp/workspace"
+  E2E_WORKSPACE="$tmp/workspace" E2E_REQUESTS="$tmp/requests.jsonl" \
+  E2E_SERVER_STDERR="$server_stderr"
 if ! "$node_dir/bin/node" "$here/drive.mjs"; then
   report_failure
   die "a step failed (screenshots in $out)"

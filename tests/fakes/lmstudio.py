@@ -8,6 +8,10 @@ string-or-object error bodies — and lets a test script answers and failures pe
 Run standalone for manual/editor use::
 
     python -m tests.fakes.lmstudio --port 1234 --answer-file answer.txt
+
+``--answer-when TEXT FILE`` answers a request whose messages contain TEXT with FILE instead,
+and ``--requests-file`` appends each chat request's JSON body to a file, one a line (what a
+driver outside this process reads to see what reached the model).
 """
 
 from __future__ import annotations
@@ -351,6 +355,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1234)
     parser.add_argument("--answer-file", type=Path, help="text every chat request answers")
+    parser.add_argument(
+        "--answer-when",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("TEXT", "FILE"),
+        help="a chat request whose messages contain TEXT answers FILE's text (repeatable; "
+        "the first match wins, else --answer-file)",
+    )
+    parser.add_argument(
+        "--requests-file", type=Path, help="append each chat request's JSON body here, one a line"
+    )
     parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds per piece")
     parser.add_argument("--no-api-v0", action="store_true", help="act like plain llama.cpp")
     args = parser.parse_args(argv)
@@ -361,6 +377,20 @@ def main(argv: list[str] | None = None) -> None:
         api_v0=not args.no_api_v0,
         default=Reply(text, chunk_delay=args.chunk_delay),
     )
+    answers = [(when, Path(file).read_text()) for when, file in args.answer_when]
+    lock = threading.Lock()
+
+    def respond(body: Any) -> Reply | None:
+        if args.requests_file is not None:
+            with lock, args.requests_file.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(body) + "\n")
+        said = "\n".join(str(m.get("content")) for m in body["messages"] if isinstance(m, dict))
+        for when, answer in answers:
+            if when in said:
+                return Reply(answer, chunk_delay=args.chunk_delay)
+        return None
+
+    fake.responder = respond
     with fake:
         print(f"FakeLMStudio listening on {fake.base_url}", flush=True)
         try:

@@ -443,3 +443,49 @@ def test_standalone_main_prints_url_and_serves(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_standalone_main_answers_when_and_records_requests(tmp_path: Path) -> None:
+    """--answer-when picks the answer by what the messages say; --requests-file keeps every
+    chat body (what the VS Code end-to-end run reads to see the instruction reached the model)."""
+    (tmp_path / "default.txt").write_text("the default")
+    (tmp_path / "rename.txt").write_text("the rename")
+    requests = tmp_path / "requests.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.lmstudio",
+            "--port",
+            "0",
+            "--answer-file",
+            tmp_path / "default.txt",
+            "--answer-when",
+            "rename t",
+            tmp_path / "rename.txt",
+            "--requests-file",
+            requests,
+            "--chunk-delay",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        asked = [MESSAGES, [{"role": "user", "content": "Instruction: rename t to total"}]]
+        answers = [
+            httpx.post(f"{url}/chat/completions", json={"messages": m}, timeout=5).json()
+            for m in asked
+        ]
+        assert [a["choices"][0]["message"]["content"] for a in answers] == [
+            "the default",
+            "the rename",
+        ]
+        lines = requests.read_text().splitlines()
+        assert [json.loads(line)["messages"] for line in lines] == asked
+    finally:
+        proc.terminate()
+        proc.wait(5)

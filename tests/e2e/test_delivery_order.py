@@ -37,9 +37,9 @@ async def test_late_did_change_delays_the_next_delivery_not_the_answer(
     # version 1; the editor's echo arrives while that delivery waits for it.
     fake_local.push(Reply(f"```python\n{AREA_WITH_DOCSTRING}```"))
     docstring = by_title(await lsp.actions(URI, AREA_RANGE), "Add docstring with local model")
-    logged = len(client.log_messages)
+    runs = len(client.progress_reports)
     second = asyncio.ensure_future(lsp.execute(docstring))
-    await asyncio.wait_for(run_logged(client, logged), 30)  # the run ended: delivery is next
+    await asyncio.wait_for(run_ended(client, runs), 30)  # the run ended: delivery is next
     held.set()
     result = await asyncio.wait_for(second, 30)
     assert result["applied"] is True, result
@@ -48,7 +48,13 @@ async def test_late_did_change_delays_the_next_delivery_not_the_answer(
     assert lsp.docs[URI].version == 3
 
 
-async def run_logged(client: LanguageClient, before: int) -> None:
-    """Until the server logs how a run ended (it does so right before delivering)."""
-    while not any(m.message.startswith("Ladder: ") for m in client.log_messages[before:]):  # noqa: ASYNC110
+async def run_ended(client: LanguageClient, before: int) -> None:
+    """Until the progress of the run after the first `before` ends (the server ends it right
+    before delivering)."""
+
+    def ended() -> bool:
+        runs = list(client.progress_reports.values())[before:]
+        return any(isinstance(r, types.WorkDoneProgressEnd) for reports in runs for r in reports)
+
+    while not ended():  # noqa: ASYNC110
         await asyncio.sleep(0.01)

@@ -197,7 +197,7 @@ async def _hand_over(
         ask = confirmation_for(confirm, outcome, lines=added, file_name=name)
         return await sink.new_file(inp, outcome, ask)
     new_text = "".join(text for e in outcome.edits for text in e.new_lines)
-    if echoes_secret(new_text, "".join(inp.target.lines), keys):
+    if echoes_secret(new_text, inp.target.text, keys):
         return Delivery(Disposition.BLOCKED, SECRET_REFUSAL)
     ask = confirmation_for(confirm, outcome, lines=changed_lines(outcome.edits))
     return await sink.edit(inp, outcome, outcome.edits, ask)

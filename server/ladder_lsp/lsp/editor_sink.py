@@ -13,6 +13,7 @@ needs the user's yes (`edits.confirm`) is previewed first (`lsp.preview`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -94,12 +95,13 @@ class EditorSink:
             edit = _workspace_edit(ls, uri, version, text_edits)
             if not sends_edits(ls):
                 return _returned(ls, edit, outcome)
-            expected = "".join(apply_line_edits(current, moved))
+            # built only if the client is slow to answer (ALE never does)
+            expected = functools.cache(lambda: "".join(apply_line_edits(current, moved)))
             answer = await apply_workspace_edit(
                 ls,
                 edit if confirm is None else annotated(edit, confirm),
                 inp.spec.verb,
-                landed=lambda: _text_now(ls, uri) == expected,
+                landed=lambda: _text_now(ls, uri) == expected(),
                 timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT,
             )
             if answer is not Disposition.APPLIED:
@@ -137,8 +139,9 @@ NOT_APPLIED = {
     ),
 }
 NOT_CONFIRMED = {  # the edit went to the client's own preview (a single run's or a job's)
-    Disposition.REFUSED: "the edit was not applied (discarded in the preview, or the document "
-    "changed).",
+    # VS Code lists a change that needs confirmation unticked: Apply alone applies nothing
+    Disposition.REFUSED: "the edit was not applied (discarded in the preview, or left unticked "
+    "there, or the document changed).",
     Disposition.NO_ANSWER: "the preview was not answered in time; nothing was applied.",
 }
 
@@ -196,13 +199,15 @@ async def apply_workspace_edit(
     deadline = loop.time() + timeout
     try:
         while not request.done():
+            await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
+            if request.done():
+                break
             if landed is not None and landed():
                 log.info("the edit landed but the client has not answered workspace/applyEdit")
                 return Disposition.APPLIED
             if loop.time() >= deadline:
                 log.warning("client did not answer workspace/applyEdit in %s s", timeout)
                 return Disposition.NO_ANSWER
-            await asyncio.wait({request}, timeout=LANDED_POLL_SECONDS)
     finally:
         if not request.done():
             request.cancel()

@@ -90,11 +90,7 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
             "Ladder: internal error; nothing was changed (details in the log).",
         )
         return {"applied": False, "tier": None, "model": "", "reason": "internal error"}
-    progress.end(outcome.status)
-    for step in outcome.steps:
-        ls.window_log_message(
-            types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))
-        )
+    progress.end(outcome.status)  # before delivery: a question (edits.confirm) is not work
     try:
         delivery = await deliver(
             inp,
@@ -107,6 +103,11 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         )
     except asyncio.CancelledError:
         return _cancelled(ls)
+    finally:  # after the edit: these writes need not delay it
+        for step in outcome.steps:
+            ls.window_log_message(
+                types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))
+            )
     ls.send_status()
     level = types.MessageType.Info if delivery.applied else types.MessageType.Warning
     _tell(ls, level, f"Ladder: {delivery.message}")

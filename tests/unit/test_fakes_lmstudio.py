@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -415,34 +416,27 @@ async def test_parallel_streams_are_concurrent(
     assert fake.connections == 4 and len(fake.requests) == 4
 
 
-def test_standalone_main_prints_url_and_serves(tmp_path: Path) -> None:
-    answer = tmp_path / "answer.txt"
-    answer.write_text("from the file")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.lmstudio",
-            "--port",
-            "0",
-            "--answer-file",
-            answer,
-            "--chunk-delay",
-            "0",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+@contextlib.contextmanager
+def standalone(*args: str | Path) -> Iterator[str]:
+    """`python -m tests.fakes.lmstudio --port 0 ARGS` as run.sh starts it; yields its URL."""
+    command = [sys.executable, "-m", "tests.fakes.lmstudio", "--port", "0", *map(str, args)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().split()[-1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        r = httpx.post(f"{url}/chat/completions", json={"messages": MESSAGES}, timeout=5)
-        assert r.json()["choices"][0]["message"]["content"] == "from the file"
+        yield url
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_standalone_main_prints_url_and_serves(tmp_path: Path) -> None:
+    answer = tmp_path / "answer.txt"
+    answer.write_text("from the file")
+    with standalone("--answer-file", answer, "--chunk-delay", "0") as url:
+        r = httpx.post(f"{url}/chat/completions", json={"messages": MESSAGES}, timeout=5)
+        assert r.json()["choices"][0]["message"]["content"] == "from the file"
 
 
 def test_standalone_main_answers_when_and_records_requests(tmp_path: Path) -> None:
@@ -451,30 +445,9 @@ def test_standalone_main_answers_when_and_records_requests(tmp_path: Path) -> No
     (tmp_path / "default.txt").write_text("the default")
     (tmp_path / "rename.txt").write_text("the rename")
     requests = tmp_path / "requests.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.lmstudio",
-            "--port",
-            "0",
-            "--answer-file",
-            tmp_path / "default.txt",
-            "--answer-when",
-            "rename t",
-            tmp_path / "rename.txt",
-            "--requests-file",
-            requests,
-            "--chunk-delay",
-            "0",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().split()[-1]
+    with standalone("--answer-file", tmp_path / "default.txt",
+                    "--answer-when", "rename t", tmp_path / "rename.txt",
+                    "--requests-file", requests, "--chunk-delay", "0") as url:  # fmt: skip
         asked = [MESSAGES, [{"role": "user", "content": "Instruction: rename t to total"}]]
         answers = [
             httpx.post(f"{url}/chat/completions", json={"messages": m}, timeout=5).json()
@@ -486,6 +459,3 @@ def test_standalone_main_answers_when_and_records_requests(tmp_path: Path) -> No
         ]
         lines = requests.read_text().splitlines()
         assert [json.loads(line)["messages"] for line in lines] == asked
-    finally:
-        proc.terminate()
-        proc.wait(5)

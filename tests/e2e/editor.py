@@ -205,6 +205,15 @@ class Editor:
     def messages(self) -> list[str]:
         return [m.message for m in self.client.messages]
 
+    def progress_messages(self) -> list[str]:
+        """The messages of every `$/progress` report the server sent, in order."""
+        return [
+            r.message or ""
+            for reports in self.client.progress_reports.values()
+            for r in reports
+            if isinstance(r, types.WorkDoneProgressReport)
+        ]
+
     # -- client features -------------------------------------------------------------------
 
     async def _on_apply(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL
 from tests.fakes import Exchange, FakeServer
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.ledger_file import ledger_rows
 from tests.ports import free_port
 
 SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
@@ -102,15 +102,6 @@ def test_piped_output_is_the_result_only(
     ]
 
 
-def ledger_rows(tmp: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(tmp / "ledger.sqlite3")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
-    finally:
-        db.close()
-
-
 def test_apply_goes_through_the_editors_delivery_path(
     cart: Path, fake_local: FakeLMStudio, tmp_path: Path
 ) -> None:
@@ -129,7 +120,7 @@ def test_apply_goes_through_the_editors_delivery_path(
     assert cart.read_text() == CART
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
     assert ladder(*run, "--config", str(config), tmp=tmp_path).returncode == 0
-    blocked, applied = ledger_rows(tmp_path)
+    blocked, applied = ledger_rows(tmp_path / "ledger.sqlite3")
     assert (blocked["delivery"], applied["delivery"]) == ("blocked", "applied")
     assert blocked["saved_usd"] == 0.0
     assert applied["duration_s"] > 0, "the run's time is recorded, not 0 s"

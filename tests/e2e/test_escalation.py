@@ -95,13 +95,8 @@ async def test_failing_local_answer_retries_then_escalates_to_claude(
     assert "t += item.price * item.qty" in lsp.docs[URI].text
     final = [m for m in lsp.messages() if m.startswith("Ladder: Refactor")]
     assert final and "Claude" in final[-1]
-    progress = [
-        r.message
-        for reports in lsp.client.progress_reports.values()
-        for r in reports
-        if isinstance(r, types.WorkDoneProgressReport)
-    ]
-    assert any("escalating to Claude" in (m or "") for m in progress), progress
+    progress = lsp.progress_messages()
+    assert any("escalating to Claude" in m for m in progress), progress
     usage = await lsp.command("ladder.usage")
     assert usage["tiers"]["claude"]["costUsd"] > 0
     assert usage["savedUsd"] == 0, "local work that was thrown away saved nothing"

@@ -56,15 +56,6 @@ def open_all(editor: Editor, root: Path) -> dict[str, str]:
     return uris
 
 
-def reports(editor: Editor) -> list[str]:
-    return [
-        r.message or ""
-        for rs in editor.client.progress_reports.values()
-        for r in rs
-        if isinstance(r, types.WorkDoneProgressReport)
-    ]
-
-
 async def test_the_job_action_is_offered_at_the_cursor(editor: Editor, root: Path) -> None:
     uri = open_all(editor, root)["shop/tax.py"]
     cursor = types.Position(1, 4)
@@ -93,7 +84,9 @@ async def test_a_plan_over_three_files_is_one_workspace_edit(
     assert "Cart.total · docstring · local" in labels and len(labels) == 6
     for rel, uri in uris.items():
         assert editor.docs[uri].text == expected(rel)
-    assert any(m.startswith("6/6 units · 0 running") for m in reports(editor)), reports(editor)
+    assert any(m.startswith("6/6 units · 0 running") for m in editor.progress_messages()), (
+        editor.progress_messages()
+    )
     assert [u["status"] for u in result["units"]] == ["applied"] * 6
     assert any(uri.endswith(".md") for uri in editor.shown), "the report is shown"
 

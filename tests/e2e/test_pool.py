@@ -4,7 +4,6 @@ actions from another member, the status and the ledger say which server answered
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from tests.e2e.conftest import local_only_settings
 from tests.e2e.editor import Editor
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, URI, refactor_total
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.ledger_file import ledger_rows
 from tests.ports import dead_url
 
 pytestmark = pytest.mark.fresh_server("its own pool of local servers")
@@ -56,15 +56,6 @@ def init_options(
     return settings
 
 
-def ledger_rows(tmp_path: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(tmp_path / "ledger.sqlite3")
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
-    finally:
-        db.close()
-
-
 @pytest.mark.pool(
     lambda fake, _: {
         "baseUrl": dead_url(),
@@ -84,7 +75,7 @@ async def test_the_base_url_down_and_another_member_up_keeps_the_work_local(
     assert members["lan-box"]["up"] is True and members["lan-box"]["served"] == 1
     dead = next(m for name, m in members.items() if name != "lan-box")
     assert dead["up"] is False
-    assert [row["endpoint"] for row in ledger_rows(tmp_path)] == ["lan-box"]
+    assert [row["endpoint"] for row in ledger_rows(tmp_path / "ledger.sqlite3")] == ["lan-box"]
     shown = repr(status) + " ".join(lsp.messages()) + repr(lsp.client.log_messages)
     assert SECRET not in shown
 

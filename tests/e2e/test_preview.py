@@ -11,9 +11,9 @@ import pytest
 from lsprotocol import types
 
 from tests.e2e.editor import Editor
-from tests.e2e.test_pool import ledger_rows
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, URI, by_title, refactor_total
 from tests.fakes.lmstudio import FakeLMStudio, Reply
+from tests.ledger_file import ledger_rows
 
 ALWAYS = pytest.mark.settings({"edits": {"confirm": "always"}})
 NO_PREVIEW = pytest.mark.without_change_annotations
@@ -60,7 +60,7 @@ async def test_discarding_in_the_clients_preview_applies_nothing_and_is_recorded
     assert result["applied"] is False
     assert "discarded in the preview" in str(result["reason"])
     assert lsp.docs[URI].text == CART
-    assert ledger_rows(tmp_path)[-1]["delivery"] == "refused"
+    assert ledger_rows(tmp_path / "ledger.sqlite3")[-1]["delivery"] == "refused"
 
 
 @ALWAYS
@@ -95,7 +95,7 @@ async def test_discard_or_no_answer_leaves_the_document_and_is_recorded_refused(
     assert "discarded" in str(result["reason"])
     assert lsp.applied == [], "no edit was sent"
     assert lsp.docs[URI].text == CART
-    [row] = ledger_rows(tmp_path)
+    [row] = ledger_rows(tmp_path / "ledger.sqlite3")
     assert (row["delivery"], row["saved_usd"]) == ("refused", 0.0)
 
 

@@ -4,23 +4,12 @@ document; an answer that only reasoned is rejected with that reason."""
 
 from __future__ import annotations
 
-from lsprotocol import types
-
 from tests.e2e.editor import Editor
 from tests.e2e.test_run_local import CART, REFACTORED_TOTAL, URI, refactor_total
 from tests.fakes.lmstudio import FakeLMStudio, Reply
 from tests.fakes.script import Thought
 
 THINKING = [Thought("Let me rename i "), Thought("to item. "), Thought("SECRET_THOUGHT")]
-
-
-def progress(lsp: Editor) -> list[str]:
-    return [
-        r.message or ""
-        for reports in lsp.client.progress_reports.values()
-        for r in reports
-        if isinstance(r, types.WorkDoneProgressReport)
-    ]
 
 
 async def test_interleaved_reasoning_shows_as_thinking_and_stays_out_of_the_document(
@@ -34,7 +23,7 @@ async def test_interleaved_reasoning_shows_as_thinking_and_stays_out_of_the_docu
     text = lsp.docs[URI].text
     assert "t += item.price * item.qty" in text
     assert "SECRET_THOUGHT" not in text and "checking the loop" not in text
-    messages = progress(lsp)
+    messages = lsp.progress_messages()
     thinking = [i for i, m in enumerate(messages) if "thinking · " in m]
     answering = [i for i, m in enumerate(messages) if "thinking" not in m and " tok" in m]
     assert thinking and answering, messages

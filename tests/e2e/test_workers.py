@@ -56,12 +56,7 @@ async def test_eight_chunks_merge_into_one_edit(lsp: Editor, fake_local: FakeLMS
     assert lsp.docs[URI].text == expected()
     assert len(lsp.applied) == 1, "one WorkspaceEdit for all chunks"
     assert len(fake_local.chat_requests()) == N
-    reports = [
-        r.message or ""
-        for rs in lsp.client.progress_reports.values()
-        for r in rs
-        if isinstance(r, types.WorkDoneProgressReport)
-    ]
+    reports = lsp.progress_messages()
     assert any(m.startswith(f"{N}/{N} done") for m in reports), reports
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ladder_lsp.store.ledger import Ledger
+from tests.ledger_file import ledger_rows
 
 CLAUDE_MODEL = "claude-sonnet-4-5"
 
@@ -22,9 +23,4 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 def rows(led: Ledger) -> list[sqlite3.Row]:
     """The ledger's rows as SQLite holds them, read past Ledger's own API."""
-    db = sqlite3.connect(led.path)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute("SELECT * FROM runs ORDER BY id").fetchall()
-    finally:
-        db.close()
+    return ledger_rows(led.path)

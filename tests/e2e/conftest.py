@@ -29,7 +29,7 @@ from lsprotocol import types
 from pygls.client import JsonRPCClient
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.editor import Editor, fix_code_action_structuring
+from tests.e2e.editor import Editor
 from tests.fakes import FakeServer
 from tests.fakes.lmstudio import FakeLMStudio
 
@@ -89,7 +89,6 @@ class Servers:
         self._next = asyncio.ensure_future(SERVER.start())
         client = await spawned
         assert isinstance(client, LanguageClient)
-        fix_code_action_structuring(client)
         client.editor = Editor(client)  # type: ignore[attr-defined]
         caps = client_capabilities("visual-studio-code")
         if not apply_edit and caps.workspace:

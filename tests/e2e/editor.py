@@ -28,6 +28,24 @@ def fix_code_action_structuring(client: LanguageClient) -> None:
     converter.register_structure_hook(types.CodeAction | types.Command, structure)
 
 
+def drop_late_responses(client: LanguageClient) -> None:
+    """A response to a request the test stopped waiting for (a `wait_for` that timed out) is
+    dropped, as an editor drops it. pygls would set the result on the cancelled future, fail,
+    and pytest-lsp would take that for a broken server and kill it, failing every later test
+    on the same session instead of the one that timed out."""
+    protocol = client.protocol
+    handle = protocol._handle_response
+
+    def handle_response(msg_id: Any, result: Any = None, error: Any = None) -> None:
+        future = protocol._request_futures.get(msg_id)
+        if future is not None and future.cancelled():
+            protocol._request_futures.pop(msg_id, None)
+            return
+        handle(msg_id, result, error)
+
+    protocol._handle_response = handle_response  # type: ignore[method-assign]
+
+
 def offset_of(text: str, pos: types.Position) -> int:
     lines = text.splitlines(keepends=True)
     if pos.line >= len(lines):
@@ -59,6 +77,8 @@ class Doc:
 class Editor:
     def __init__(self, client: LanguageClient) -> None:
         self.client = client
+        fix_code_action_structuring(client)
+        drop_late_responses(client)
         self._start_clean()
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
@@ -204,6 +224,26 @@ class Editor:
 
     def messages(self) -> list[str]:
         return [m.message for m in self.client.messages]
+
+    def progress_begun(self, skip: int = 0) -> bool:
+        """Whether the progress of a run past the first `skip` runs (tokens) has begun. Safe
+        from a fake's thread (`Scripted.answer_after`): progress begins when the client
+        accepts the token, beside the run, so a fast run may end before it shows."""
+        runs = list(self.client.progress_reports.values())[skip:]
+        return any(
+            reports and isinstance(reports[0], types.WorkDoneProgressBegin) for reports in runs
+        )
+
+    async def progress_token(self, timeout: float = 30) -> str:
+        """The token of the session's one run, once its progress has begun."""
+
+        async def begun() -> None:
+            while not self.progress_begun():  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+
+        await asyncio.wait_for(begun(), timeout)
+        (token,) = list(self.client.progress_reports)
+        return str(token)
 
     def progress_messages(self) -> list[str]:
         """The messages of every `$/progress` report the server sent, in order."""

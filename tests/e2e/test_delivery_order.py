@@ -35,9 +35,12 @@ async def test_late_did_change_delays_the_next_delivery_not_the_answer(
     assert not held.is_set(), "answered while the editor's didChange was still held back"
     # The second run was offered on version 1 and its delivery finds the server still at
     # version 1; the editor's echo arrives while that delivery waits for it.
-    fake_local.push(Reply(f"```python\n{AREA_WITH_DOCSTRING}```"))
-    docstring = by_title(await lsp.actions(URI, AREA_RANGE), "Add docstring with local model")
     runs = len(client.progress_reports)
+    # answered once its progress shows: `run_ended` below watches the progress end
+    fake_local.push(
+        Reply(f"```python\n{AREA_WITH_DOCSTRING}```", after=lambda: lsp.progress_begun(runs))
+    )
+    docstring = by_title(await lsp.actions(URI, AREA_RANGE), "Add docstring with local model")
     second = asyncio.ensure_future(lsp.execute(docstring))
     await asyncio.wait_for(run_ended(client, runs), 30)  # the run ended: delivery is next
     held.set()

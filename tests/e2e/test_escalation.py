@@ -82,6 +82,7 @@ async def test_failing_local_answer_retries_then_escalates_to_claude(
     lsp: Editor, fake_local: FakeLMStudio, fake_claude: FakeAnthropic
 ) -> None:
     fake_local.push(Reply(BAD), Reply(BAD))
+    fake_local.answer_after(lsp.progress_begun)  # the progress is read below
     fake_claude.push(ClaudeReply(GOOD, input_tokens=400, output_tokens=60))
     result = await refactor(lsp)
     assert result == {"applied": True, "tier": "claude", "model": "claude-sonnet-5-5"}, result
@@ -231,7 +232,7 @@ async def test_cancel_during_claude_stream_closes_it(
     action = by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with Claude")
     run = asyncio.ensure_future(lsp.execute(action))
     assert await asyncio.to_thread(fake_claude.wait_for_active_streams, 1, 10)
-    (token,) = list(lsp.client.progress_reports)
+    token = await lsp.progress_token()
     lsp.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(run, 10)
     assert result["applied"] is False and result["reason"] == "cancelled"

@@ -106,7 +106,7 @@ async def test_progress_cancel_stops_the_backend_stream(
     lsp: Editor, fake_local: FakeLMStudio
 ) -> None:
     future, _ = await _start_hanging_run(lsp, fake_local)
-    (token,) = list(lsp.client.progress_reports)
+    token = await lsp.progress_token()
     lsp.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(future, 10)
     assert result["applied"] is False and result["reason"] == "cancelled"
@@ -203,3 +203,16 @@ async def test_apply_edit_always_sends_edits_to_a_client_that_does_not_declare_i
     result = await refactor_total(lsp, URI)
     assert result["applied"] is True and "edit" not in result, result
     assert len(lsp.applied) == 1
+
+
+async def test_a_request_the_client_gave_up_on_leaves_the_session_serving(lsp: Editor) -> None:
+    """The answer to a listing the editor stopped waiting for arrives after all; the session
+    goes on (in the tests' client too: `drop_late_responses`)."""
+    lsp.open(URI, CART)
+    given_up = asyncio.ensure_future(lsp.actions(URI, TOTAL_RANGE))
+    await asyncio.sleep(0)
+    given_up.cancel()
+    # answered after the first one (the server answers listings in order)
+    assert by_title(await lsp.actions(URI, TOTAL_RANGE), "Refactor with local model")
+    assert lsp.client.error is None
+    assert await lsp.actions(URI, TOTAL_RANGE), "still serving"

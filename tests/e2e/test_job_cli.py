@@ -3,6 +3,7 @@ Studio as the local model, no Claude key (so a failing unit cannot escalate)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,15 +159,31 @@ def _wait(condition: Any, what: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def job_process(fake: FakeLMStudio, ws: Path, tmp: Path) -> Iterator[subprocess.Popen[str]]:
+    """`ladder-lsp job --plan plan.json --apply` running in the background, killed at the end
+    if still running (a hung job must not answer the next test's fake). Its SIGINT is the
+    default, as under a terminal: started from a background job, pytest ignores SIGINT, and a
+    child would inherit that."""
+    proc = subprocess.Popen(
+        job_args(fake, "--plan", "plan.json", "--apply"), cwd=ws, env=env_for(tmp),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def test_ctrl_c_mid_job_writes_nothing(ws: Path, fake_local: FakeLMStudio, tmp_path: Path) -> None:
     fake_local.responder = _hang_on({"slug"})
-    proc = subprocess.Popen(
-        job_args(fake_local, "--plan", "plan.json", "--apply"), cwd=ws, env=env_for(tmp_path),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    _wait(lambda: journalled_units(tmp_path) >= 5, "five finished units")
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=30)
+    with job_process(fake_local, ws, tmp_path) as proc:
+        _wait(lambda: journalled_units(tmp_path) >= 5, "five finished units")
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
     assert "cancelled; nothing was written" in err
     assert texts(ws) == FILES
@@ -175,13 +193,10 @@ def test_resume_after_a_killed_process_runs_only_what_is_left(
     ws: Path, fake_local: FakeLMStudio, tmp_path: Path
 ) -> None:
     fake_local.responder = _hang_on({"clamp", "slug"})
-    proc = subprocess.Popen(
-        job_args(fake_local, "--plan", "plan.json", "--apply"), cwd=ws, env=env_for(tmp_path),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    _wait(lambda: journalled_units(tmp_path) >= 4, "four finished units")
-    proc.kill()
-    _out, err = proc.communicate(timeout=30)
+    with job_process(fake_local, ws, tmp_path) as proc:
+        _wait(lambda: journalled_units(tmp_path) >= 4, "four finished units")
+        proc.kill()
+        _out, err = proc.communicate(timeout=30)
     job_id = err.split("--resume ")[1].split(")")[0]
     assert texts(ws) == FILES
     asked_before = {function_of(r) for r in fake_local.chat_requests()}

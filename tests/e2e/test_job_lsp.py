@@ -71,6 +71,7 @@ async def test_a_plan_over_three_files_is_one_workspace_edit(
     editor: Editor, root: Path, fake_local: FakeLMStudio
 ) -> None:
     fake_local.responder = docstring_reply
+    fake_local.answer_after(editor.progress_begun)  # the progress is read below
     uris = open_all(editor, root)
     versions = {uri: editor.docs[uri].version for uri in uris.values()}
     result = await editor.command("ladder.job", {"plan": PLAN})
@@ -149,7 +150,7 @@ async def test_cancel_mid_job_applies_nothing(
 
     assert await asyncio.to_thread(fake_local.wait_until, all_asked, 10)
     await asyncio.sleep(0.2)
-    (token,) = list(editor.client.progress_reports)
+    token = await editor.progress_token()
     editor.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(run, 10)
     assert result["reason"] == "cancelled"

@@ -17,6 +17,7 @@ async def test_interleaved_reasoning_shows_as_thinking_and_stays_out_of_the_docu
 ) -> None:
     answer = ["```python\n", Thought("(checking the loop)"), f"{REFACTORED_TOTAL}```"]
     fake_local.push(Reply(chunks=[*THINKING, *answer], chunk_delay=0.002))
+    fake_local.answer_after(lsp.progress_begun)  # the progress is read below
     lsp.open(URI, CART)
     result = await refactor_total(lsp, URI)
     assert result["applied"] is True, result

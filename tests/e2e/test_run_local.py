@@ -150,14 +150,14 @@ async def test_refactor_chatty_dedented_answer_applies_exact_minimal_edit(
 
 async def test_progress_reports_tier_model_and_rate(lsp: Editor, fake_local: FakeLMStudio) -> None:
     fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```", chunk_delay=0.002))
+    fake_local.answer_after(lsp.progress_begun)
     lsp.open(URI, CART)
     await refactor_total(lsp, URI)
     reports = [r for token in lsp.client.progress_reports.values() for r in token]
     begin = reports[0]
     assert isinstance(begin, types.WorkDoneProgressBegin)
     assert begin.cancellable is True and "Refactor" in begin.title
-    # the run does not wait for the client to accept the token: what streamed before `begin`
-    # arrives as its message
+    # a line the run reported before the client accepted the token is `begin`'s message
     messages = [begin.message] + [
         r.message for r in reports if isinstance(r, types.WorkDoneProgressReport)
     ]

@@ -49,6 +49,7 @@ async def test_listing_offers_workers_for_a_file_with_many_definitions(lsp: Edit
 
 async def test_eight_chunks_merge_into_one_edit(lsp: Editor, fake_local: FakeLMStudio) -> None:
     fake_local.responder = rewrite
+    fake_local.answer_after(lsp.progress_begun)  # the progress is read below
     lsp.open(URI, SOURCE)
     action = by_title(await lsp.actions(URI, CURSOR), "Refactor file with local workers")
     result = await lsp.execute(action)
@@ -110,7 +111,7 @@ async def test_cancel_stops_every_chunk(lsp: Editor, fake_local: FakeLMStudio) -
     action = by_title(await lsp.actions(URI, CURSOR), "Refactor file with local workers")
     run = asyncio.ensure_future(lsp.execute(action))
     assert await asyncio.to_thread(fake_local.wait_for_active_streams, 4, 10)
-    (token,) = list(lsp.client.progress_reports)
+    token = await lsp.progress_token()
     lsp.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
     result = await asyncio.wait_for(run, 10)
     assert result["reason"] == "cancelled"

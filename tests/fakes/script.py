@@ -13,9 +13,10 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from ._http import ClientGone, Exchange
@@ -92,6 +93,7 @@ class Fault:
 
 
 NO_FAULT = Fault(FaultKind.NONE)
+AFTER_LIMIT = 30.0  # seconds a reply's `after` may hold it back
 
 _PIECE = re.compile(r"\s*\S{1,4}|\s+")
 
@@ -112,7 +114,10 @@ class ReplyBase:
     """Fields every scripted reply has; each fake adds its own (finish/stop reason, usage).
 
     ``first_byte_delay`` holds back everything, headers included (time to first token);
-    ``chunk_delay`` spaces the content chunks of a stream (tokens per second).
+    ``chunk_delay`` spaces the content chunks of a stream (tokens per second);
+    ``after`` holds back everything until it returns true (polled, at most ``AFTER_LIMIT``
+    seconds), so a test can order the answer after something it observes (the editor shows
+    the run's progress) instead of hoping a delay is long enough on a loaded machine.
     """
 
     text: str = ""
@@ -120,6 +125,7 @@ class ReplyBase:
     first_byte_delay: float = 0.0
     chunk_delay: float = 0.0
     fault: Fault | None = None
+    after: Callable[[], bool] | None = None
 
     def pieces(self) -> list[str]:
         """The content deltas to stream: ``chunks`` if given, else ``text`` split up."""
@@ -140,7 +146,8 @@ R = TypeVar("R", bound=ReplyBase)
 
 class Script(Generic[R]):
     """Chooses the reply for each request: queued replies first, then ``responder``, then
-    ``default``. Thread-safe, since handler threads pop while tests push."""
+    ``default``. Thread-safe, since handler threads pop while tests push. ``after`` is the
+    hold of every reply that has none of its own (see :class:`ReplyBase`)."""
 
     def __init__(self, reply_type: type[R], default: R) -> None:
         self._reply_type = reply_type
@@ -148,6 +155,7 @@ class Script(Generic[R]):
         self._lock = threading.Lock()
         self.default: R = default
         self.responder: Callable[[Any], R | str | None] | None = None
+        self.after: Callable[[], bool] | None = None
 
     def push(self, *replies: R | str) -> None:
         with self._lock:
@@ -162,6 +170,12 @@ class Script(Generic[R]):
             return len(self._queue)
 
     def next(self, request_json: Any) -> R:
+        reply = self._choose(request_json)
+        if self.after is not None and reply.after is None:
+            return replace(reply, after=self.after)
+        return reply
+
+    def _choose(self, request_json: Any) -> R:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -203,6 +217,12 @@ class Scripted(Generic[R]):
     @responder.setter
     def responder(self, fn: Callable[[Any], R | str | None] | None) -> None:
         self.script.responder = fn
+
+    def answer_after(self, condition: Callable[[], bool]) -> None:
+        """Hold every reply (until the fake is reset) until ``condition()`` holds, polled on
+        the handler thread: e.g. ``Editor.progress_begun``, for a test that reads the run's
+        progress, which begins beside the run and could begin after a fast run's end."""
+        self.script.after = condition
 
 
 GARBAGE_SSE = [b"data: <html><body>502 Bad Gateway</body></html>\n\n", b'data: {"choi\n\n']
@@ -248,6 +268,10 @@ def run_reply(
     fault = reply.fault or NO_FAULT
     kind = fault.kind
     delay = reply.first_byte_delay + (fault.seconds if kind is FaultKind.SLOW_LOAD else 0.0)
+    if reply.after is not None:
+        deadline = time.monotonic() + AFTER_LIMIT
+        while not reply.after() and time.monotonic() < deadline:
+            ex.pause(0.005)
     ex.pause(delay)
     if kind is FaultKind.HTTP_ERROR:
         send_body(

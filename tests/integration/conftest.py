@@ -23,7 +23,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.editor import Editor, fix_code_action_structuring
+from tests.e2e.editor import Editor
 from tests.integration.peers import (
     INSTALL,
     LlamaServer,
@@ -167,7 +167,6 @@ def init_options(
     )
 )
 async def client(lsp_client: LanguageClient, init_options: dict[str, Any]) -> AsyncIterator[None]:
-    fix_code_action_structuring(lsp_client)
     editor = Editor(lsp_client)
     lsp_client.editor = editor  # type: ignore[attr-defined]
     await lsp_client.initialize_session(

@@ -18,6 +18,7 @@ from ladder_lsp.lsp.document import (
     LineWorkspace,
     document_lines,
     keep_documents_as_lines,
+    read_lines,
 )
 from tests.utf16 import utf16_len, utf16_to_index
 
@@ -67,15 +68,21 @@ def document(text: str) -> LineDocument:
 @settings(max_examples=400, deadline=None)
 @given(edits())
 def test_incremental_changes_match_whole_string_edits(case: tuple[str, list]) -> None:  # type: ignore[type-arg]
+    """Every other change follows a snapshot (that change copies the lines), the others edit
+    the list in place; the snapshots stay as they were taken."""
     text, changes = case
     doc = document(text)
     expected = text
-    for rng, new in changes:
+    snapshots = []
+    for i, (rng, new) in enumerate(changes):
+        if i % 2:
+            snapshots.append((document_lines(doc), split_lines(expected)))
         start, end = offset(expected, rng.start), offset(expected, rng.end)
         doc.apply_change(types.TextDocumentContentChangePartial(range=rng, text=new))
         expected = expected[:start] + new + expected[end:]
         assert list(doc.lines) == split_lines(expected)
         assert doc.source == expected
+    assert all(list(taken) == lines for taken, lines in snapshots)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +113,21 @@ def test_a_snapshot_of_the_lines_does_not_move_when_the_document_changes() -> No
     doc.apply_change(types.TextDocumentContentChangePartial(range=types.Range(at, at), text="#\n"))
     assert list(snapshot) == ["a = 1\n", "b = 2\n"]
     assert list(document_lines(doc)) == ["#\n", "a = 1\n", "b = 2\n"]
+
+
+def test_without_a_snapshot_a_change_edits_the_lines_in_place() -> None:
+    """Typing between cursor moves (listings read with `read_lines`) never copies the list."""
+    doc = document("a = 1\nb = 2\n")
+    lines = read_lines(doc)
+    at = types.Range(types.Position(1, 4), types.Position(1, 5))
+    doc.apply_change(types.TextDocumentContentChangePartial(range=at, text="3"))
+    assert read_lines(doc) is lines and list(lines) == ["a = 1\n", "b = 3\n"]
+    snapshot = document_lines(doc)
+    doc.apply_change(types.TextDocumentContentChangePartial(range=at, text="4"))
+    assert read_lines(doc) is not snapshot and list(snapshot) == ["a = 1\n", "b = 3\n"]
+    again = read_lines(doc)
+    doc.apply_change(types.TextDocumentContentChangePartial(range=at, text="5"))
+    assert read_lines(doc) is again, "one copy per snapshot, not per change"
 
 
 def test_a_full_change_replaces_everything() -> None:

@@ -5,8 +5,10 @@ pygls' `TextDocument` holds one string: every `didChange` rebuilds it by walking
 listing after it had to split the whole text again — 10 ms and more at 20,000 lines, on each
 keystroke. `LineDocument` holds the lines as LSP splits them (`analysis.text.split_lines`)
 and replaces only the lines a change touches; the text is joined only when someone asks for
-it. A change builds a new list rather than editing the old one in place, so a run holding a
-snapshot of the lines (`document_lines`) never sees them move under it.
+it. The list is edited in place, except after a snapshot was handed out (`document_lines`,
+for a run that holds the lines across awaits): the next change then works on a copy, so the
+snapshot never moves. A listing reads without a snapshot (`read_lines`), so typing between
+cursor moves never copies the document.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class LineDocument(TextDocument):
     """A pygls document whose lines are the truth and whose text is derived on demand."""
 
     _lines: list[str] | None = None  # None: not split yet (the text is the truth until then)
+    _shared = False  # `_lines` was handed out as a snapshot: the next change copies it
 
     @property
     def source(self) -> str:
@@ -40,9 +43,10 @@ class LineDocument(TextDocument):
         """Split now: the next listing or run would, on its own clock."""
         super()._apply_full_change(change)
         self._lines = split_lines(change.text)
+        self._shared = False
 
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
-        lines = self.lines  # read only: the change builds a new list below
+        lines = self.lines
         if not lines:
             self._replace_lines(split_lines(change.text))
             return
@@ -55,11 +59,20 @@ class LineDocument(TextDocument):
         if piece.startswith("\n") and low > 0 and lines[low - 1].endswith("\r"):
             low -= 1
             piece = lines[low] + piece
-        changed = list(lines)  # a copy (C, half the cost of rebuilding it), then the change
+        changed = list(lines) if self._shared else self._lines
+        assert changed is not None  # split by `self.lines` above
         changed[low:high] = split_lines(piece)
         self._replace_lines(changed)
 
+    def snapshot(self) -> Sequence[str]:
+        """The lines, never changed by later changes (see the module docstring)."""
+        lines = self.lines
+        self._shared = True
+        return lines
+
     def _replace_lines(self, lines: list[str]) -> None:
+        if lines is not self._lines:
+            self._shared = False
         self._lines = lines
         self._source = None
 
@@ -94,6 +107,14 @@ def keep_documents_as_lines(workspace: Workspace) -> None:
 
 def document_lines(doc: TextDocument) -> Sequence[str]:
     """The document's lines as LSP splits them: a snapshot that later changes leave alone."""
+    if isinstance(doc, LineDocument):
+        return doc.snapshot()
+    return split_lines(doc.source)
+
+
+def read_lines(doc: TextDocument) -> Sequence[str]:
+    """The document's lines for a read that ends before the next change is applied (a
+    listing: no await in between); they may change in place afterwards."""
     if isinstance(doc, LineDocument):
         return doc.lines
     return split_lines(doc.source)

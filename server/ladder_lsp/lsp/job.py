@@ -29,7 +29,7 @@ from ladder_lsp.engine.delivery import Delivery, Disposition, deliver_job
 from ladder_lsp.engine.jobs import job as jobs
 from ladder_lsp.engine.jobs.merge import FileChange, FileText
 from ladder_lsp.engine.jobs.report import as_markdown, totals, unit_rows
-from ladder_lsp.lsp.document import document_lines
+from ladder_lsp.lsp.document import read_lines
 from ladder_lsp.lsp.editor_sink import (
     APPLY_TIMEOUT,
     NOT_APPLIED,
@@ -97,7 +97,7 @@ def _root(ls: LadderServer) -> Path | None:
 def _load(ls: LadderServer, path: Path) -> FileText | None:
     doc = document_for_path(ls.workspace, path)
     if doc is not None:
-        lines = tuple(document_lines(doc))
+        lines = tuple(read_lines(doc))
         return FileText(path, doc.uri, doc.version, "".join(lines), lines)
     try:
         text = path.read_text(encoding="utf-8")
@@ -311,7 +311,7 @@ def _version_now(ls: LadderServer, key: str) -> int | None:
 
 async def _text_now(doc: TextDocument | None, path: Path) -> str | None:
     if doc is not None:
-        return "".join(document_lines(doc))
+        return "".join(read_lines(doc))
     try:
         return await asyncio.to_thread(path.read_text, "utf-8")
     except (OSError, UnicodeDecodeError):

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from ladder_lsp.backends.base import BackendError
 from ladder_lsp.engine.actions import QUICKFIX, REFACTOR, REFACTOR_REWRITE, SOURCE, kind_allowed
 from ladder_lsp.lsp.capabilities import read_features
-from ladder_lsp.lsp.document import document_lines, keep_documents_as_lines
+from ladder_lsp.lsp.document import keep_documents_as_lines, read_lines
 from ladder_lsp.lsp.job import JOB_COMMAND, job_action, job_command
 from ladder_lsp.lsp.listing import RunArgs, offers
 from ladder_lsp.lsp.run import run_command
@@ -89,7 +89,7 @@ def create_server() -> LadderServer:
         """Split the new document into lines now, not on the user's first cursor move."""
         doc = open_document(ls.workspace, params.text_document.uri)
         if doc is not None:
-            document_lines(doc)
+            read_lines(doc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: LadderServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -106,7 +106,7 @@ def create_server() -> LadderServer:
         doc = open_document(ls.workspace, params.text_document.uri)
         if doc is None:
             return None
-        lines = document_lines(doc)
+        lines = read_lines(doc)
         engine = ls.engine
         path = path_of(doc.uri)
         at_cursor = params.range.start == params.range.end

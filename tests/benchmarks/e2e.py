@@ -1,10 +1,11 @@
 """End-to-end `ladder.run` against a direct streaming call of the same prompt.
 
 Ladder's path: the client sends `workspace/executeCommand ladder.run` → … → the client receives
-`workspace/applyEdit`. The floor: this process POSTs the very body Ladder sent (captured by the
-fake or the proxy) to the same backend with httpx, streaming, and stops the clock at
-`data: [DONE]`. The two alternate (A B, B A, …) on the same backend, so drift and the
-backend's own caches hit both equally. Per pair: ratio = Ladder / direct, overhead = Ladder −
+`workspace/applyEdit`. The floor: a plain httpx client in a process of its own
+(`direct_client`, as Ladder is one) POSTs the very body Ladder sent (captured by the fake or
+the proxy) to the same backend, streaming, and stops the clock at `data: [DONE]`. The two
+alternate (A B, B A, …) on the same backend, so drift and the backend's own caches hit both
+equally. Per pair: ratio = Ladder / direct, overhead = Ladder −
 direct; the report gives their medians.
 """
 
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
-
-import httpx
 
 from tests.integration.peers import LlamaServer, find_model
 
 from . import corpus
+from .direct_client import direct_client
 from .fakes import StreamTimes, TimedFakeLMStudio, renaming_responder
 from .llama import SeedingProxy, unavailable_reason
 from .lsp import LspClient
@@ -30,19 +31,6 @@ URI = "file:///bench/e2e_module.py"
 TITLE = "Refactor with local model"
 
 
-async def direct_call(http: httpx.AsyncClient, url: str, body: Any) -> tuple[float, float]:
-    """(sent_at, [DONE] seen at) for one streaming POST; the rest of the body is drained so the
-    connection goes back to the pool (the best case for the direct client)."""
-    done_at = 0.0
-    sent_at = time.monotonic()
-    async with http.stream("POST", url, json=body, timeout=httpx.Timeout(600.0)) as resp:
-        resp.raise_for_status()
-        async for line in resp.aiter_lines():
-            if line.strip() == "data: [DONE]" and not done_at:
-                done_at = time.monotonic()
-    return sent_at, done_at or time.monotonic()
-
-
 async def compare(
     client: LspClient,
     action: dict[str, Any],
@@ -52,12 +40,17 @@ async def compare(
     warmup: int = 2,
     connections: Callable[[], int] | None = None,
     quiet: Callable[[], Awaitable[None]] | None = None,
+    *,
+    state_dir: Path,
 ) -> dict[str, Any]:
     """Alternate Ladder runs and direct calls of the body Ladder sent.
 
     `streams()`: the backend's chat requests so far with their timestamps (fake or proxy);
     `connections()` (optional): TCP connections the backend has accepted so far;
-    `quiet()` (optional): waits until the backend is idle, before each step.
+    `quiet()` (optional): waits until the backend is idle, before each step;
+    `state_dir`: where the direct client's process keeps its environment's state.
+
+    The direct calls come from a process of their own (`direct_client`), as Ladder's do.
 
     Besides the end-to-end ratio, each step's time *outside the backend* is computed from the
     backend's timestamps: (request received − sent) + (done − stream ended). Its difference
@@ -78,14 +71,14 @@ async def compare(
             return None
         return mine[-1].received_at - sent, done - mine[-1].ended_at
 
-    async with httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=16)) as http:
-        for _ in range(warmup):
-            await run_action(client, action)
-        body = streams()[-1].body
+    for _ in range(warmup):
+        await run_action(client, action)
+    body = streams()[-1].body
+    async with direct_client(url, body, state_dir) as direct_http:
         for _ in range(warmup):
             if quiet:
                 await quiet()
-            await direct_call(http, url, body)
+            await direct_http.call()
         for i in range(pairs):
             for step in ("ladder", "direct") if i % 2 == 0 else ("direct", "ladder"):
                 if quiet:
@@ -100,7 +93,7 @@ async def compare(
                     if streams()[-1].body != body:
                         raise AssertionError("Ladder sent a different prompt between runs")
                 else:
-                    sent, done = await direct_call(http, url, body)
+                    sent, done = await direct_http.call()
                     direct.append(done - sent)
                 opened[step] += count() - before
                 found = edges_of(sent, done)
@@ -214,6 +207,7 @@ async def run_fakes(bench: Bench) -> dict[str, Any]:
                     lambda: fake.streams,
                     n,
                     connections=lambda: fake.connections,
+                    state_dir=bench.workdir,
                 )
                 runs = result.pop("_runs")
                 result["breakdown"] = breakdown(runs, fake, first)
@@ -242,7 +236,14 @@ async def run_llama(bench: Bench) -> dict[str, Any]:
             action = await _prepare(client)
             url = f"{proxy.base_url}/chat/completions"
             result = await compare(
-                client, action, url, lambda: proxy.streams, 5, warmup=1, quiet=proxy.quiet
+                client,
+                action,
+                url,
+                lambda: proxy.streams,
+                5,
+                warmup=1,
+                quiet=proxy.quiet,
+                state_dir=bench.workdir,
             )
             runs = result.pop("_runs")
             result["ladder_outcomes"] = sorted(

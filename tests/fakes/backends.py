@@ -139,6 +139,9 @@ class FakeLocalServer(FakeBackend):
     def known_context_length(self) -> int:
         return self.context or self.settings.context_length
 
+    def refresh_model_choice(self) -> None:
+        """Its model never changes: nothing to bring up to date."""
+
     async def complete(self, request: ChatRequest, on_event: OnEvent) -> Completion:
         await self.resolve_model()  # as the real one: a server that is down sends nothing
         return await super().complete(request, on_event)

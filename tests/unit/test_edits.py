@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import collections
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.pipeline.edits import (
@@ -15,7 +19,7 @@ from ladder_lsp.pipeline.edits import (
 )
 from ladder_lsp.pipeline.rebase import carry, rebase, shift_edits
 from ladder_lsp.pipeline.reindent import build_block
-from ladder_lsp.pipeline.target import Target, line_content, make_target
+from ladder_lsp.pipeline.target import Target, line_content, line_ending, make_target
 
 CLASS_DOC = """\
 class Cart:
@@ -454,3 +458,15 @@ def test_unified_diff_marks_missing_newline() -> None:
         "\\ No newline at end of file",
     ]
     assert unified_diff("a.py", ["same\n"], ["same\n"]) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["x\n", "x\r\n", "x\r", "x", "\n", "\r\n"]), max_size=12))
+def test_the_dominant_line_ending_is_the_most_common_and_ties_go_to_the_first(
+    pieces: list[str],
+) -> None:
+    """`Target.eol` counts in the joined text; the rule it keeps, counted line by line."""
+    lines = split_lines("".join(pieces))
+    counts = collections.Counter(e for e in map(line_ending, lines) if e)
+    expected = counts.most_common(1)[0][0] if counts else "\n"
+    assert make_target("u", 1, lines, (0, 0), (0, 0)).eol == expected

@@ -282,3 +282,35 @@ async def test_a_chosen_url_is_not_second_guessed(http: httpx.AsyncClient) -> No
     the_pool = LocalPool(LocalSettings(base_url=dead_url()), http, search=look)
     await the_pool.probe()
     assert looked == [] and the_pool.notice == ""
+
+
+def model_lists(fake: FakeLMStudio) -> int:
+    return len(fake.requests_to("/api/v0/models", "GET"))
+
+
+async def test_a_likely_run_brings_the_model_choice_up_to_date_in_the_background(
+    http: httpx.AsyncClient, fakes: list[FakeLMStudio]
+) -> None:
+    """Listing calls `refresh_model_choice`: a stale list is asked again beside the listing
+    (once, however often it is called meanwhile), so the run that follows asks only its chat."""
+    a, b, _ = fakes
+    the_pool = pool(http, a.base_url, b.base_url)
+    await the_pool.probe()
+    a.reset_records()
+    b.reset_records()
+    the_pool.refresh_model_choice()  # just listed: nothing to ask
+    await asyncio.sleep(0.05)
+    assert (model_lists(a), model_lists(b)) == (0, 0)
+    the_pool.refresh_model_choice(max_age=0)  # as if older than a run accepts
+    the_pool.refresh_model_choice(max_age=0)  # a second cursor move while it is asked
+    await asyncio.sleep(0)
+    assert len(a.requests) == len(b.requests) == 0, "nothing waited for in the caller"
+    for _ in range(100):
+        if model_lists(a) and model_lists(b):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert (model_lists(a), model_lists(b)) == (1, 1)
+    await the_pool.complete(REQUEST, Events())
+    assert (model_lists(a), model_lists(b)) == (1, 1), "the run found the list fresh"
+    assert len(a.chat_requests()) + len(b.chat_requests()) == 1

@@ -185,3 +185,8 @@ class LocalServer(Backend, Protocol):
     def known_context_length(self) -> int:
         """The context window from what is known already, without I/O (listing)."""
         ...
+
+    def refresh_model_choice(self) -> None:
+        """A run is likely soon: bring what it needs to know (the loaded model) up to date in
+        the background, without I/O on the caller's path (listing)."""
+        ...

@@ -127,6 +127,10 @@ class ModelDiscovery:
             )
         return [ModelInfo(id=str(m.get("id", ""))) for m in listed if m.get("id")]
 
+    def models_age(self) -> float:
+        """Seconds since the model list was last fetched (infinite: never, or it failed)."""
+        return time.monotonic() - self._models_at if self._models is not None else float("inf")
+
     def cached_models(self) -> list[ModelInfo] | None:
         """The models last listed, without I/O (None: not known)."""
         return self._models

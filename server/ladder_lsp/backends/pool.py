@@ -37,7 +37,7 @@ from ladder_lsp.backends.base import (
     Tier,
 )
 from ladder_lsp.backends.breaker import CLOSED, BreakerOpen, CircuitBreaker
-from ladder_lsp.backends.discovery import SharedClient
+from ladder_lsp.backends.discovery import MODEL_CHOICE_TTL_SECONDS, SharedClient
 from ladder_lsp.backends.openai_compat import OpenAICompatBackend
 from ladder_lsp.backends.wsl import Discovery, applies, discover
 from ladder_lsp.settings import LocalSettings, pool_settings
@@ -138,6 +138,7 @@ class LocalPool:
         ]
         self._freed = asyncio.Event()  # set (and replaced) whenever a slot frees
         self._probes: set[asyncio.Task[None]] = set()
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     def _breaker(self, name: str, cooldown: float) -> CircuitBreaker:
         return CircuitBreaker(f"local:{name}", threshold=1, cooldown=cooldown, clock=self._clock)
@@ -223,6 +224,26 @@ class LocalPool:
         self.members.append(Member(name, backend, self._breaker(name, self._cooldown)))
         self.notice = f"Ladder: local model found at {url}. {found.advice}"
         log.info("local model server found at %s", url)
+
+    def refresh_model_choice(self, max_age: float = MODEL_CHOICE_TTL_SECONDS) -> None:
+        """A run is likely (the user is looking at the actions): each idle, answering member
+        whose model list a run would ask again (older than `max_age`) asks it now, in the
+        background, so the run finds it fresh instead of waiting a round trip for it. Busy
+        members are left alone (llama.cpp's Python server stops a generation for a request)."""
+        for member in self.members:
+            backend = member.backend
+            if backend.settings.model or member.busy or backend.reachable is not True:
+                continue  # a pinned model needs no list; a down member has its own probes
+            running = self._refreshing.get(member.name)
+            if (running is not None and not running.done()) or backend.models_age() < max_age:
+                continue
+            self._refreshing[member.name] = asyncio.ensure_future(self._refresh(member))
+
+    async def _refresh(self, member: Member) -> None:
+        try:
+            await member.backend.list_models(max_age=0)
+        except BackendError as exc:  # kept in `reachable`/`problem`; the run will say it
+            log.info("local model list from %s: %s", member.name, exc.message)
 
     async def _probe(self, member: Member) -> None:
         member.last_probe = self._clock()
@@ -374,7 +395,7 @@ class LocalPool:
                 task.add_done_callback(self._probes.discard)
 
     async def aclose(self) -> None:
-        for task in list(self._probes):
+        for task in [*self._probes, *self._refreshing.values()]:
             task.cancel()
 
 

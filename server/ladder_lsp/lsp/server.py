@@ -108,6 +108,7 @@ def create_server() -> LadderServer:
             return None
         lines = read_lines(doc)
         engine = ls.engine
+        engine.local.refresh_model_choice()  # the user may pick an action next
         path = path_of(doc.uri)
         at_cursor = params.range.start == params.range.end
         job = [job_action()] if at_cursor and kind_allowed(SOURCE, params.context.only) else []

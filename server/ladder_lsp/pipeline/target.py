@@ -7,7 +7,6 @@ index): the LSP layer converts the client's UTF-16 units at the boundary.
 
 from __future__ import annotations
 
-import collections
 import functools
 from collections.abc import Sequence
 
@@ -76,10 +75,18 @@ class Target:
 
     @property
     def eol(self) -> str:
-        """The document's dominant line ending ("\\n" when it has none)."""
-        counts = collections.Counter(line_ending(line) for line in self.style_sample)
-        counts.pop("", None)
-        return counts.most_common(1)[0][0] if counts else "\n"
+        """The document's dominant line ending ("\\n" when it has none); a tie goes to the one
+        met first. Counted in the joined sample (LSP lines end only at these three)."""
+        text = "".join(self.style_sample)
+        crlf = text.count("\r\n")
+        counts = {"\r\n": crlf, "\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf}
+        most = max(counts.values())
+        if not most:
+            return "\n"
+        tied = [eol for eol, n in counts.items() if n == most]
+        if len(tied) == 1:
+            return tied[0]
+        return next(e for e in map(line_ending, self.style_sample) if e in tied)
 
 
 def make_target(

@@ -116,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     cli_command = args.cmd in ("doctor", "run", "usage", "job")
     level = (args.log_level or ("WARNING" if cli_command else "INFO")).upper()
     logging.basicConfig(stream=sys.stderr, level=level, format=LOG_FORMAT)
-    if level != "DEBUG":  # pygls logs every message at INFO: far too chatty for users
-        logging.getLogger("pygls").setLevel(logging.WARNING)
+    if level != "DEBUG":  # pygls logs every message at INFO, httpx every request: far too
+        for chatty in ("pygls", "httpx"):  # chatty for users (Ladder logs each answer)
+            logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.cmd == "settings-schema":
         from ladder_lsp.settings_schema import settings_schema, settings_table
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ladder_lsp.analysis.text import split_lines
+from ladder_lsp.analysis.text import TAB_WIDTH, indent_width, split_lines
 from ladder_lsp.pipeline.edits import (
     LineEdit,
     apply_line_edits,
@@ -470,3 +470,14 @@ def test_the_dominant_line_ending_is_the_most_common_and_ties_go_to_the_first(
     counts = collections.Counter(e for e in map(line_ending, lines) if e)
     expected = counts.most_common(1)[0][0] if counts else "\n"
     assert make_target("u", 1, lines, (0, 0), (0, 0)).eol == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=[" ", "\t", "x", "\n"], max_size=12))
+def test_indent_width_counts_columns_with_tab_stops(line: str) -> None:
+    width = 0
+    for char in line:  # the rule, char by char: a tab moves to the next multiple of TAB_WIDTH
+        if char not in " \t":
+            break
+        width = width + 1 if char == " " else (width // TAB_WIDTH + 1) * TAB_WIDTH
+    assert indent_width(line) == width

@@ -33,14 +33,12 @@ def leading_blanks(line: str) -> str:
 
 def indent_width(line: str) -> int:
     """Columns of the blanks `line` starts with (the rest of the line is ignored)."""
+    blanks = len(line) - len(line.lstrip(" \t"))
+    if "\t" not in line[:blanks]:
+        return blanks  # spaces only: one column each (most lines; no loop in Python)
     width = 0
-    for char in line:
-        if char == " ":
-            width += 1
-        elif char == "\t":
-            width += TAB_WIDTH - width % TAB_WIDTH
-        else:
-            break
+    for char in line[:blanks]:
+        width += 1 if char == " " else TAB_WIDTH - width % TAB_WIDTH
     return width
 
 

@@ -23,7 +23,7 @@ from ladder_lsp.engine.actions import find_action, instruction_problem
 from ladder_lsp.engine.delivery import Disposition, deliver, record
 from ladder_lsp.engine.run_types import RunInput, RunOutcome
 from ladder_lsp.engine.workers import run_workers
-from ladder_lsp.lsp.document import document_lines
+from ladder_lsp.lsp.document import read_lines
 from ladder_lsp.lsp.editor_sink import EditorSink
 from ladder_lsp.lsp.listing import RunArgs
 from ladder_lsp.lsp.progress import Progress
@@ -146,7 +146,7 @@ def _prepare(ls: LadderServer, args: RunArgs) -> RunInput:
             tier = Tier(args.tier)
         except ValueError:
             raise UserError(f"unknown tier {args.tier!r} (local or claude)") from None
-    lines = document_lines(doc)
+    lines = read_lines(doc)  # the target keeps them as a tuple: its own snapshot
     codec = doc.position_codec
     start = to_server_position(lines, args.range.start, codec)
     end = to_server_position(lines, args.range.end, codec)

@@ -10,8 +10,9 @@ import time
 
 from ladder_lsp.analysis.python import findings, names, parse, surface
 from ladder_lsp.analysis.text import split_lines
-from ladder_lsp.backends.base import StreamEvent
-from ladder_lsp.engine.ahead import Ahead
+from ladder_lsp.backends.base import Completion, StreamEvent, Usage
+from ladder_lsp.engine.ahead import Ahead, EarlyVerdict
+from ladder_lsp.engine.verdict import Verdict
 from ladder_lsp.pipeline.checks.context import CheckContext, read_original
 from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.target import Target, make_target
@@ -146,3 +147,77 @@ def test_other_languages_are_not_read() -> None:
     forget()
     read_original(target(), "rust")
     assert findings.pyflakes_findings.cache_info().currsize == 0
+
+
+# -- the early verdict ------------------------------------------------------------------------
+
+
+class Judge:
+    """Records what it was asked to judge; the verdict names the text it judged."""
+
+    def __init__(self) -> None:
+        self.judged: list[Completion] = []
+
+    async def __call__(self, completion: Completion) -> Verdict:
+        self.judged.append(completion)
+        return Verdict(None, f"judged {completion.text!r}")
+
+
+def stream(early: EarlyVerdict, *pieces: str | StreamEvent) -> None:
+    on_event = early.around(lambda _event: None)
+    for piece in pieces:
+        on_event(piece if isinstance(piece, StreamEvent) else StreamEvent(text=piece))
+
+
+def finished(text: str, finish: str = "stop", model: str = "m") -> Completion:
+    return Completion(text=text, finish_reason=finish, model=model, usage=Usage())
+
+
+ANSWER = ["Here:\n``", "`python\ndef f():\n", "    return 1\n``", "`"]
+
+
+async def test_an_answer_is_judged_at_its_closing_fence_and_that_verdict_is_taken() -> None:
+    judge = Judge()
+    early = EarlyVerdict(judge, "m", active=True)
+    stream(early, *ANSWER[:-1])
+    await asyncio.sleep(0)
+    assert judge.judged == [], "the code is not complete before the closing fence"
+    stream(early, ANSWER[-1])
+    await asyncio.sleep(0)
+    assert [c.text for c in judge.judged] == ["".join(ANSWER)]
+    verdict = await early.take(finished("".join(ANSWER)))
+    assert verdict is not None and verdict.failure == f"judged {''.join(ANSWER)!r}"
+    assert len(judge.judged) == 1, "not judged again"
+
+
+async def test_an_early_verdict_on_another_answer_than_the_finished_one_is_dropped() -> None:
+    """More text after the fence, a cut-off, another model: judged at the end."""
+    text = "".join(ANSWER)
+    for pieces, final in [
+        ((*ANSWER, "\nIt returns 1."), finished(text + "\nIt returns 1.")),
+        (ANSWER, finished(text, finish="length")),
+        (ANSWER, finished(text, model="other")),
+    ]:
+        judge = Judge()
+        early = EarlyVerdict(judge, "m", active=True)
+        stream(early, *pieces)
+        await asyncio.sleep(0)
+        assert await early.take(final) is None, final
+
+
+async def test_an_answer_restarted_on_another_server_is_judged_from_its_new_start() -> None:
+    judge = Judge()
+    early = EarlyVerdict(judge, "m", active=True)
+    again = "```python\nx = 1\n```"
+    stream(early, *ANSWER, StreamEvent(restart=True), again)
+    await asyncio.sleep(0)
+    verdict = await early.take(finished(again))
+    assert verdict is not None and verdict.failure == f"judged {again!r}"
+
+
+async def test_no_early_verdict_for_actions_that_do_not_edit_code() -> None:
+    judge = Judge()
+    early = EarlyVerdict(judge, "m", active=False)
+    stream(early, *ANSWER)
+    await asyncio.sleep(0)
+    assert judge.judged == [] and await early.take(finished("".join(ANSWER))) is None

@@ -312,23 +312,35 @@ class Engine:
             over = await self.reserve_budget(request, spend_key, explicit=inp.tier is Tier.CLAUDE)
             if over:
                 return Verdict(None, over, FailureKind.BUDGET)
-        label = f"{tier.label} · {await self._model_name(backend)}"
+        model = await self._model_name(backend)
+        label = f"{tier.label} · {model}"
         meter.start(label if not retry_reason else f"{label} (retry)")
         work = ahead.for_run(inp)  # the original is read while the model answers
-        try:
-            completion = await self.complete(
-                backend, request, work.around(meter) if work else meter, spend_key
-            )
-        except BackendError as exc:
-            log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
-            return Verdict(None, exc.message, exc.kind)
-        if work is not None:
-            await work.settle()
-        attempts.append(
-            Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
+        on_event = work.around(meter) if work else meter
+        early = ahead.EarlyVerdict(
+            lambda c: judge(inp, tier, c, self.settings.checks),
+            model,
+            active=inp.spec.edits_code,
         )
-        self.last_rate = meter.rate or self.last_rate
-        verdict = await judge(inp, tier, completion, self.settings.checks)
+        try:
+            try:
+                completion = await self.complete(
+                    backend, request, early.around(on_event), spend_key
+                )
+            except BackendError as exc:
+                log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
+                return Verdict(None, exc.message, exc.kind)
+            if work is not None:
+                await work.settle()
+            attempts.append(
+                Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
+            )
+            self.last_rate = meter.rate or self.last_rate
+            verdict = await early.take(completion) or await judge(
+                inp, tier, completion, self.settings.checks
+            )
+        finally:
+            early.cancel()  # unless taken: judged too early (more came) or not needed
         if verdict.outcome is not None:
             return attrs.evolve(verdict, outcome=with_note(verdict.outcome, request.trimmed))
         return attrs.evolve(verdict, model=completion.model, note=request.trimmed)

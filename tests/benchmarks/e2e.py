@@ -23,7 +23,7 @@ from .direct_client import direct_client
 from .fakes import StreamTimes, TimedFakeLMStudio, renaming_responder
 from .llama import SeedingProxy, unavailable_reason
 from .lsp import LspClient
-from .session import Bench, Run, action_at, range_json, run_action, session
+from .session import MINIMAL_SERVER, Bench, Run, action_at, range_json, run_action, session
 from .stats import median, ms, summary_ms
 
 DOC_LINES = 1_000
@@ -212,8 +212,28 @@ async def run_fakes(bench: Bench) -> dict[str, Any]:
                 runs = result.pop("_runs")
                 result["breakdown"] = breakdown(runs, fake, first)
                 result["document_lines"] = DOC_LINES
+                if not bench.quick:
+                    result["pygls_floor"] = await _floor(bench, fake, url, n)
                 out[name] = result
     return out
+
+
+async def _floor(bench: Bench, fake: TimedFakeLMStudio, url: str, pairs: int) -> dict[str, Any]:
+    """The same comparison for the do-nothing pygls server, whose `ladder.run` streams the
+    body Ladder sent and sends an empty edit: what any LSP server pays on this path."""
+    body = fake.streams[-1].body
+    settings = bench.settings(fake.base_url)
+    async with session(bench, settings, "e2e-floor", command=MINIMAL_SERVER) as floor:
+        await floor.request(
+            "workspace/executeCommand", {"command": "bench.backend", "arguments": [url, body]}
+        )
+        action = await _prepare(floor)
+        result = await compare(
+            floor, action, url, lambda: fake.streams, pairs,
+            connections=lambda: fake.connections, state_dir=bench.workdir,
+        )  # fmt: skip
+    result.pop("_runs")
+    return result
 
 
 async def run_llama(bench: Bench) -> dict[str, Any]:

@@ -46,6 +46,26 @@ def drop_late_responses(client: LanguageClient) -> None:
     protocol._handle_response = handle_response  # type: ignore[method-assign]
 
 
+def record_arrivals(client: LanguageClient, log: list[str]) -> None:
+    """Append each message from the server to `log` as it arrives, in order: its method, and
+    a progress notification's kind (`$/progress:end`). Handlers run later, as tasks, so only
+    this order says which message the server sent first."""
+    protocol = client.protocol
+    handle = protocol.handle_message
+
+    def handle_message(message: Any) -> None:
+        method = getattr(message, "method", None)
+        if method == types.PROGRESS:
+            value = getattr(message.params, "value", None)
+            kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", "")
+            method = f"{method}:{kind}"
+        if method:
+            log.append(method)
+        handle(message)
+
+    protocol.handle_message = handle_message  # type: ignore[method-assign]
+
+
 def offset_of(text: str, pos: types.Position) -> int:
     lines = text.splitlines(keepends=True)
     if pos.line >= len(lines):
@@ -79,6 +99,8 @@ class Editor:
         self.client = client
         fix_code_action_structuring(client)
         drop_late_responses(client)
+        self.arrivals: list[str] = []  # the server's messages, in order (`record_arrivals`)
+        record_arrivals(client, self.arrivals)
         self._start_clean()
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
@@ -168,6 +190,7 @@ class Editor:
         client.shown_documents.clear()
         client.progress_reports.clear()
         client.diagnostics.clear()
+        self.arrivals.clear()
         client._last_log_index = 0
         client._configuration = {"": {}}
 

@@ -85,6 +85,24 @@ async def test_show_diff_then_apply(lsp: Editor, fake_local: FakeLMStudio) -> No
 
 @ALWAYS
 @NO_PREVIEW
+async def test_the_question_comes_after_the_progress_ended(
+    lsp: Editor, fake_local: FakeLMStudio
+) -> None:
+    """A question waiting for the user is not work: no spinner beside it."""
+    lsp.answers = ["Apply"]
+    fake_local.answer_after(lsp.progress_begun)
+    result = await refactor(lsp, fake_local)
+    assert result["applied"] is True, result
+    order = [
+        m
+        for m in lsp.arrivals
+        if m in ("$/progress:end", "window/showMessageRequest", "workspace/applyEdit")
+    ]
+    assert order == ["$/progress:end", "window/showMessageRequest", "workspace/applyEdit"]
+
+
+@ALWAYS
+@NO_PREVIEW
 @pytest.mark.parametrize("answer", ["Discard", None], ids=["discard", "closed"])
 async def test_discard_or_no_answer_leaves_the_document_and_is_recorded_refused(
     lsp: Editor, fake_local: FakeLMStudio, tmp_path: Path, answer: str | None

@@ -165,6 +165,18 @@ async def test_progress_reports_tier_model_and_rate(lsp: Editor, fake_local: Fak
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
+async def test_the_progress_ends_as_the_edit_leaves(lsp: Editor, fake_local: FakeLMStudio) -> None:
+    """The progress covers the making of the edit: it ends once the edit is sent, not
+    before (the editor learns of both in one go) nor after its answer."""
+    fake_local.push(Reply(f"```python\n{REFACTORED_TOTAL}```"))
+    fake_local.answer_after(lsp.progress_begun)
+    lsp.open(URI, CART)
+    result = await refactor_total(lsp, URI)
+    assert result["applied"] is True, result
+    order = [m for m in lsp.arrivals if m in ("workspace/applyEdit", "$/progress:end")]
+    assert order == ["workspace/applyEdit", "$/progress:end"]
+
+
 async def refactor_while_the_user_types(
     lsp: Editor, fake_local: FakeLMStudio, at: types.Position, typed: str
 ) -> dict[str, object]:

@@ -32,13 +32,19 @@ class Deliveries:
 
     @contextlib.asynccontextmanager
     async def one_at_a_time(
-        self, key: str, version_of: Callable[[], int | None]
+        self,
+        key: str,
+        version_of: Callable[[], int | None],
+        waiting: Callable[[], None] = lambda: None,
     ) -> AsyncIterator[None]:
         """Hold the document's delivery turn; first wait (bounded) for the echo of the
-        previous applied edit, so the caller reads the text that edit produced."""
+        previous applied edit, so the caller reads the text that edit produced. `waiting` is
+        called before the turn has to wait (for another delivery, or for that echo)."""
         doc = self._docs.setdefault(key, _Document())
         doc.users += 1
         try:
+            if doc.lock.locked() or (doc.sent_for is not None and version_of() == doc.sent_for):
+                waiting()
             async with doc.lock:
                 await self._echo_of_previous(doc, version_of)
                 yield

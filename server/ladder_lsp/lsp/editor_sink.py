@@ -52,11 +52,17 @@ LANDED_POLL_SECONDS = 0.05
 
 
 class EditorSink:
-    """Delivery into the editor: `workspace/applyEdit` for edits, showDocument for answers."""
+    """Delivery into the editor: `workspace/applyEdit` for edits, showDocument for answers.
 
-    def __init__(self, ls: LadderServer, uri: str) -> None:
+    `settled` is called once Ladder's own work is done and the delivery waits on someone
+    else: the edit request is written, the user is asked, an earlier edit's echo is awaited
+    (the run's progress ends there, so it covers the edit's making but not the editor's
+    answer or the user's choice)."""
+
+    def __init__(self, ls: LadderServer, uri: str, settled: Callable[[], None]) -> None:
         self._ls = ls
         self._uri = uri
+        self._settled = settled
 
     async def edit(
         self,
@@ -70,10 +76,13 @@ class EditorSink:
             lines = inp.target.lines
             new = apply_line_edits(lines, edits)
             diff = unified_diff(diff_name(ls, Path(inp.path)), lines, new)
+            self._settled()
             if not await user_says_apply(ls, confirm, diff, Path(inp.path).name):
                 return Delivery(Disposition.REFUSED, DISCARDED)
             confirm = None  # the user said apply: the edit goes as any other
-        async with ls.deliveries.one_at_a_time(path_of(uri), lambda: _version_now(ls, uri)):
+        async with ls.deliveries.one_at_a_time(
+            path_of(uri), lambda: _version_now(ls, uri), self._settled
+        ):
             doc = open_document(ls.workspace, uri)
             if doc is None:
                 return Delivery(
@@ -103,6 +112,7 @@ class EditorSink:
                 inp.spec.verb,
                 landed=lambda: _text_now(ls, uri) == expected(),
                 timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT,
+                sent=self._settled,
             )
             if answer is not Disposition.APPLIED:
                 return Delivery(answer, (NOT_CONFIRMED if confirm else NOT_APPLIED)[answer])
@@ -120,13 +130,15 @@ class EditorSink:
             old = (inp.read_file(plan.path) or "") if plan.exists else ""
             new = split_lines(old + plan.insert_text)
             diff = unified_diff(diff_name(ls, plan.path), split_lines(old), new)
+            self._settled()
             if not await user_says_apply(ls, confirm, diff, plan.path.name):
                 return Delivery(Disposition.REFUSED, DISCARDED)
             confirm = None
-        async with ls.deliveries.one_at_a_time(str(plan.path), lambda: None):
-            return await _apply_new_file(ls, outcome, confirm)
+        async with ls.deliveries.one_at_a_time(str(plan.path), lambda: None, self._settled):
+            return await _apply_new_file(ls, outcome, confirm, self._settled)
 
     async def explanation(self, inp: RunInput, outcome: RunOutcome) -> Delivery:
+        self._settled()
         shown = await _show_explanation(self._ls, inp, outcome)
         return Delivery(Disposition.SHOWN if shown else Disposition.REFUSED, outcome.message)
 
@@ -185,16 +197,19 @@ async def apply_workspace_edit(
     label: str,
     landed: Callable[[], bool] | None = None,
     timeout: float = APPLY_TIMEOUT,
+    sent: Callable[[], None] = lambda: None,
 ) -> Disposition:
     """Send the edit and wait (`timeout` seconds) for the answer: applied, refused or no
     answer. Some clients (Vim's ALE) apply the edit and send `didChange` but never answer:
     `landed` recognises the applied text so they are not told their edit failed after a long
-    wait."""
+    wait. `sent` is called once the request is written."""
     request = asyncio.ensure_future(
         ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
         )
     )
+    await asyncio.sleep(0)  # the request's first step writes it
+    sent()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
@@ -233,7 +248,7 @@ def _text_now(ls: LadderServer, uri: str) -> str | None:
 
 
 async def _apply_new_file(
-    ls: LadderServer, outcome: RunOutcome, confirm: Confirmation | None
+    ls: LadderServer, outcome: RunOutcome, confirm: Confirmation | None, settled: Callable[[], None]
 ) -> Delivery:
     """The test file as CreateFile + edit (under `confirm`'s annotation when given), or
     written by Ladder for a client that cannot create files."""
@@ -262,6 +277,7 @@ async def _apply_new_file(
             return Delivery(
                 Disposition.BLOCKED, f"could not create {plan.path}: {exc.strerror or exc}"
             )
+        settled()
         await show_uri(ls, uri)
         return Delivery(Disposition.APPLIED, outcome.message)
     changes: list[Any] = []
@@ -286,7 +302,11 @@ async def _apply_new_file(
     if confirm is not None:
         edit = annotated(edit, confirm)
     answer = await apply_workspace_edit(
-        ls, edit, "Write tests", timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT
+        ls,
+        edit,
+        "Write tests",
+        timeout=APPLY_TIMEOUT if confirm is None else ANSWER_TIMEOUT,
+        sent=settled,
     )
     if answer is Disposition.APPLIED:
         return Delivery(answer, outcome.message)

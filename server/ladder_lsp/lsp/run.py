@@ -10,6 +10,7 @@ work-done progress (`lsp.progress`), and hands the outcome to the shared deliver
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
@@ -90,12 +91,14 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
             "Ladder: internal error; nothing was changed (details in the log).",
         )
         return {"applied": False, "tier": None, "model": "", "reason": "internal error"}
-    progress.end(outcome.status)  # before delivery: a question (edits.confirm) is not work
+    # the progress ends once the edit is on its way, or before the delivery waits on the
+    # editor or the user (a question, `edits.confirm`, is not work)
+    settled = functools.partial(progress.end, outcome.status)
     try:
         delivery = await deliver(
             inp,
             outcome,
-            EditorSink(ls, args.uri),
+            EditorSink(ls, args.uri, settled),
             secrets=ls.secrets(),
             ledger=ls.engine.ledger,
             elapsed=lambda: progress.elapsed,
@@ -104,6 +107,7 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
     except asyncio.CancelledError:
         return _cancelled(ls)
     finally:  # after the edit: these writes need not delay it
+        settled()  # a no-op when the delivery ended it
         for step in outcome.steps:
             ls.window_log_message(
                 types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))

@@ -59,3 +59,23 @@ async def test_closing_while_a_delivery_holds_the_turn_keeps_its_lock() -> None:
         state.document_closed(KEY)
         assert state.pending() == 1  # the holder still owns the lock
     assert state.pending() == 0
+
+
+async def test_waiting_is_told_only_when_the_turn_has_to_wait() -> None:
+    state = Deliveries()
+    told: list[str] = []
+    async with state.one_at_a_time(KEY, lambda: 3, lambda: told.append("first")):
+        state.applied(KEY, 3)
+    assert told == [], "nothing to wait for: the run's progress keeps going"
+    editor = {"version": 3}
+
+    async def next_delivery() -> None:
+        async with state.one_at_a_time(KEY, lambda: editor["version"], lambda: told.append("next")):
+            pass
+
+    waiting = asyncio.ensure_future(next_delivery())
+    await asyncio.sleep(0.01)
+    assert told == ["next"], "it waits for the editor's echo of the applied edit"
+    editor["version"] = 4
+    state.document_changed(KEY)
+    await asyncio.wait_for(waiting, 5)

@@ -83,12 +83,15 @@ class TimedFakeLMStudio(FakeLMStudio):
 
 
 def spread(text: str, seconds: float, first_byte: float = 0.0) -> Reply:
-    """A reply whose content chunks are spaced so the whole stream takes `seconds`."""
+    """A reply streamed as a model streams it: the content chunks spaced evenly over
+    `seconds`, then the finish chunk one gap later, as a real server's end-of-sequence
+    step (llama.cpp with SmolLM2 here: last token → finish chunk 13.6-16.8 ms, the token
+    gap 13.8-17.4 ms; `tests/benchmarks/README.md`)."""
     from tests.fakes.script import split_pieces
 
     pieces = split_pieces(text)
-    gap = seconds / max(1, len(pieces) - 1)
-    return Reply(chunks=pieces, chunk_delay=gap, first_byte_delay=first_byte)
+    gap = seconds / max(1, len(pieces))
+    return Reply(chunks=pieces, chunk_delay=gap, finish_delay=gap, first_byte_delay=first_byte)
 
 
 def last_code_block(body: Any) -> str | None:

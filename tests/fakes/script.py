@@ -115,6 +115,8 @@ class ReplyBase:
 
     ``first_byte_delay`` holds back everything, headers included (time to first token);
     ``chunk_delay`` spaces the content chunks of a stream (tokens per second);
+    ``finish_delay`` comes between the last content chunk and the finish chunk: a real
+    server decodes the end-of-sequence token in one more step (llama.cpp: one token gap);
     ``after`` holds back everything until it returns true (polled, at most ``AFTER_LIMIT``
     seconds), so a test can order the answer after something it observes (the editor shows
     the run's progress) instead of hoping a delay is long enough on a loaded machine.
@@ -124,6 +126,7 @@ class ReplyBase:
     chunks: list[str] | None = None
     first_byte_delay: float = 0.0
     chunk_delay: float = 0.0
+    finish_delay: float = 0.0
     fault: Fault | None = None
     after: Callable[[], bool] | None = None
 
@@ -326,6 +329,8 @@ def _stream(
         ex.write_chunk(fmt.error(fault.body))
         ex.end_stream()
         return
+    if reply.finish_delay:
+        ex.pause(reply.finish_delay)
     for event in (*fmt.end_content(), *fmt.tail):
         ex.write_chunk(event)
     ex.end_stream()

@@ -130,20 +130,12 @@ async def compare(
 
 
 def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str, Any]:
-    """Where Ladder's time went, per run, from the fake's timestamps (medians, ms):
-    before the request reached the backend, the backend's own stream, after the stream ended."""
+    """Where Ladder's time went, per run, from the fake's timestamps (medians, ms): before
+    the request reached the backend, the backend's own stream, after the stream ended; and
+    how many runs showed progress (a run over within `lsp.progress.SHOW_AFTER` shows none)."""
     streams = fake.streams[first:]
-    parts: dict[str, list[float]] = {
-        "before_request": [],
-        "backend_stream": [],
-        "after_stream": [],
-        # the same run in finer steps, from the messages the client received:
-        "sent_to_progress_create": [],  # args → document snapshot → progress token request
-        "progress_create_to_begin": [],  # client answers, server sends `begin`
-        "progress_begin_to_request": [],  # routing, model lookup, prompt, HTTP request
-        "stream_end_to_progress_end": [],  # parse the last chunks, extract, checks, edits
-        "progress_end_to_apply_edit": [],  # rebase, TextEdits, applyEdit sent
-    }
+    parts: dict[str, list[float]] = {"before_request": [], "backend_stream": [], "after_stream": []}
+    shown = 0
     for run in runs:
         mine = [s for s in streams if run.sent_at <= s.received_at <= run.done_at]
         if not mine or mine[-1].ended_at is None:
@@ -153,20 +145,7 @@ def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str,
         parts["before_request"].append(s.received_at - run.sent_at)
         parts["backend_stream"].append(ended - s.received_at)
         parts["after_stream"].append(run.done_at - ended)
-        create = next(
-            (m for m in run.messages if m.method == "window/workDoneProgress/create"), None
-        )
-        kinds: dict[str | None, float] = {}
-        for m in run.messages:
-            if m.method == "$/progress":
-                kinds.setdefault((m.params.get("value") or {}).get("kind"), m.at)
-        if create is None or "begin" not in kinds or "end" not in kinds:
-            continue
-        parts["sent_to_progress_create"].append(create.at - run.sent_at)
-        parts["progress_create_to_begin"].append(kinds["begin"] - create.at)
-        parts["progress_begin_to_request"].append(s.received_at - kinds["begin"])
-        parts["stream_end_to_progress_end"].append(kinds["end"] - ended)
-        parts["progress_end_to_apply_edit"].append(run.done_at - kinds["end"])
+        shown += any(m.method == "window/workDoneProgress/create" for m in run.messages)
     out: dict[str, Any] = {
         f"{name}_p50_ms": ms(median(values)) for name, values in parts.items() if values
     }
@@ -174,6 +153,7 @@ def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str,
         ms(max(parts["before_request"])) if parts["before_request"] else None
     )
     out["after_stream_max_ms"] = ms(max(parts["after_stream"])) if parts["after_stream"] else None
+    out["runs_with_progress"] = shown
     return out
 
 

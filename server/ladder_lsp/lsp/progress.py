@@ -1,8 +1,8 @@
 """Work-done progress for a run, when the client supports it; cancelling it cancels the run.
 
-The token is created with `window/workDoneProgress/create` beside the run (bounded wait; a
-client that refuses gets no progress), and the client's `window/workDoneProgress/cancel`
-cancels the task that started the progress.
+The token is created with `window/workDoneProgress/create` beside the run, once the run has
+lasted `SHOW_AFTER` (bounded wait; a client that refuses gets no progress), and the client's
+`window/workDoneProgress/cancel` cancels the task that started the progress.
 """
 
 from __future__ import annotations
@@ -19,16 +19,19 @@ from ladder_lsp.lsp.session import LadderServer
 
 log = logging.getLogger(__name__)
 PROGRESS_CREATE_TIMEOUT = 5.0
+# A run over sooner shows no progress: no flash in the editor, and its round trip stays off
+# a fast run's path (a model's first token takes longer: the request is on its way by then).
+SHOW_AFTER = 0.02
 EARLY_REPORTS = 8  # reports made before `begin` that are sent after it, the latest ones
 
 
 class Progress:
     """Work-done progress when the client supports it; cancelling it cancels the run.
 
-    `start` does not wait for the client to accept the token: the run starts at once and the
-    progress begins when the client's reply arrives, followed by the latest reports made
-    meanwhile, so the round trip is never on a run's critical path. A run that ends first
-    shows none.
+    `start` does not wait for the client to accept the token: the run starts at once, the
+    token is asked for after `SHOW_AFTER`, and the progress begins when the client's reply
+    arrives, followed by the latest reports made meanwhile, so the round trip is never on a
+    run's critical path. A run that ends first shows none.
     """
 
     def __init__(self, ls: LadderServer) -> None:
@@ -38,6 +41,10 @@ class Progress:
         self._early: collections.deque[str] = collections.deque(maxlen=EARLY_REPORTS)
         self._ended = False
         self._started = time.monotonic()
+
+    def ended(self) -> bool:
+        """Whether the run is over (a method: it changes while `_create` awaits)."""
+        return self._ended
 
     @property
     def elapsed(self) -> float:
@@ -53,6 +60,9 @@ class Progress:
         return progress
 
     async def _create(self, title: str, task: asyncio.Task[object]) -> None:
+        await asyncio.sleep(SHOW_AFTER)
+        if self.ended():
+            return
         ls = self._ls
         token = f"ladder-{uuid.uuid4().hex}"
         try:
@@ -62,7 +72,7 @@ class Progress:
         except Exception as exc:
             log.info("client refused progress: %s", exc)
             return
-        if self._ended:  # the run is over: the token is not needed
+        if self.ended():  # the run is over: the token is not needed
             ls.work_done_progress.tokens.pop(token, None)
             return
         future = ls.work_done_progress.tokens.get(token)

@@ -26,6 +26,7 @@ class FaultKind(enum.Enum):
     NONE = "none"  # behave normally; lets the driver read ``fault.kind`` without None checks
     HTTP_ERROR = "http_error"
     HANG = "hang"
+    HANG_AFTER_DONE = "hang_after_done"
     DROP_AFTER = "drop_after"
     GARBAGE = "garbage"
     ENDLESS = "endless"
@@ -62,6 +63,12 @@ class Fault:
         """Never answer (optionally after sending 200 stream headers) until the client
         disconnects or the fake stops."""
         return cls(FaultKind.HANG, send_headers=send_headers)
+
+    @classmethod
+    def hang_after_done(cls) -> Fault:
+        """Stream the whole answer, its end marker included (``[DONE]``, ``message_stop``),
+        then never end the body until the client disconnects or the fake stops."""
+        return cls(FaultKind.HANG_AFTER_DONE)
 
     @classmethod
     def drop_after(cls, n: int, reset: bool = False) -> Fault:
@@ -333,6 +340,9 @@ def _stream(
         ex.pause(reply.finish_delay)
     for event in (*fmt.end_content(), *fmt.tail):
         ex.write_chunk(event)
+    if kind is FaultKind.HANG_AFTER_DONE:
+        ex.pause(None)
+        return
     ex.end_stream()
 
 

@@ -101,6 +101,29 @@ async def test_stream_is_assembled_with_usage_and_events(
     assert events.statuses == ["waiting for the model"]
 
 
+async def test_answers_come_back_over_one_kept_alive_connection(
+    fake: FakeLMStudio, http: httpx.AsyncClient
+) -> None:
+    """The answer returns at `[DONE]`; the body's end is read after it, so the connection
+    goes back to the pool instead of being dropped."""
+    b = backend(http, fake)
+    for _ in range(3):
+        fake.push(Reply(ANSWER))
+        assert (await complete(b)).text == ANSWER
+        await b.finished()
+    assert fake.connections == 1
+
+
+async def test_closing_drops_a_body_the_server_never_ends(
+    fake: FakeLMStudio, http: httpx.AsyncClient
+) -> None:
+    fake.push(Reply(ANSWER, fault=Fault.hang_after_done()))
+    b = backend(http, fake)
+    answer = await asyncio.wait_for(complete(b), 5)  # at [DONE], not at the body's end
+    assert answer.text == ANSWER
+    await asyncio.wait_for(b.aclose(), 5)
+
+
 async def test_request_body_is_openai_chat_with_usage_requested(
     fake: FakeLMStudio, http: httpx.AsyncClient
 ) -> None:

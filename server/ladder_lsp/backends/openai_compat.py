@@ -3,13 +3,15 @@
 Streams `/v1/chat/completions` over SSE through one shared httpx.AsyncClient (keep-alive),
 falls back to the non-streaming form when a server will not stream, and turns every failure
 into a `BackendError` a user can act on (`local_errors.py`); which model to ask and whether the
-server answers come from `discovery.py`. Leaving the `async with` early (cancellation) closes
-the connection, which makes LM Studio stop generating. Answers are bounded: a server that
-ignores `max_tokens` (or streams forever) is cut off at `base.answer_cap` characters, and the
-answer is then treated as truncated (`finish_reason` "length"); bodies read whole are capped
-too. Reasoning models (LM Studio, llama.cpp or vLLM with a reasoning parser) stream their
-thinking apart from the answer, as `delta.reasoning_content` or `delta.reasoning`: it is
-reported as progress and counted (`Completion.reasoning_tokens`), never part of the answer.
+server answers come from `discovery.py`. Closing a response before its end (cancellation)
+drops the connection, which makes LM Studio stop generating; after `[DONE]` the body's end is
+read in the background, so the answer does not wait for it and the connection stays pooled.
+Answers are bounded: a server that ignores `max_tokens` (or streams forever) is cut off at
+`base.answer_cap` characters, and the answer is then treated as truncated (`finish_reason`
+"length"); bodies read whole are capped too. Reasoning models (LM Studio, llama.cpp or vLLM
+with a reasoning parser) stream their thinking apart from the answer, as
+`delta.reasoning_content` or `delta.reasoning`: it is reported as progress and counted
+(`Completion.reasoning_tokens`), never part of the answer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ladder_lsp.backends.base import (
@@ -54,6 +57,7 @@ class OpenAICompatBackend(ModelDiscovery):
     def __init__(self, settings: LocalSettings, client: httpx.AsyncClient | SharedClient) -> None:
         super().__init__(settings, client)
         self._slots = asyncio.Semaphore(settings.max_parallel)
+        self._finishing: set[asyncio.Task[None]] = set()  # responses read to their end
 
     # -- completion ------------------------------------------------------------------------
 
@@ -105,10 +109,15 @@ class OpenAICompatBackend(ModelDiscovery):
         cap = answer_cap(int(body.get("max_tokens") or 0), at_least=MIN_CAP_TOKENS)
         received = 0
         reasoned = 0
+        http = self._http()
         try:
-            async with self._http().stream(
+            request = http.build_request(
                 "POST", url, json=body, headers=self._headers(), timeout=self._timeout()
-            ) as resp:
+            )
+            resp = await http.send(request, stream=True)
+            lines = resp.aiter_lines()
+            done = False
+            try:
                 if resp.status_code >= 400:
                     content = await read_capped(resp, MAX_ERROR_BYTES)
                     if resp.status_code in (400, 422) and b"stream" in content.lower():
@@ -117,22 +126,13 @@ class OpenAICompatBackend(ModelDiscovery):
                 self.reachable = True
                 if "text/event-stream" not in resp.headers.get("content-type", ""):
                     return _parse_plain(await self._read_body(resp), model, on_event)
-                done = False
-                trailing = 0
-                async for line in resp.aiter_lines():
-                    if done:
-                        # read to the end of the body so the connection goes back to the
-                        # keep-alive pool (breaking here would close it), but not forever
-                        trailing += len(line)
-                        if trailing > MAX_ERROR_BYTES:
-                            break
-                        continue
+                async for line in lines:
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
                         done = True
-                        continue
+                        break
                     chunk = _json_chunk(data)
                     model = str(chunk.get("model") or model)
                     if chunk.get("usage"):
@@ -152,11 +152,16 @@ class OpenAICompatBackend(ModelDiscovery):
                         if choice.get("finish_reason"):
                             finish = str(choice["finish_reason"])
                     if received > cap:
-                        # leaving the `async with` closes the connection: the server stops
+                        # closing the response drops the connection: the server stops
                         log.warning("the local answer passed %d characters; stopped reading", cap)
                         parts, finish = ["".join(parts)[:cap]], "length"
                         usage = Usage(input_tokens=usage.input_tokens, output_tokens=received // 4)
                         break
+            finally:
+                if done:  # the answer is whole: the body's end is read after it is used
+                    self._finish_later(resp, lines)
+                else:
+                    await resp.aclose()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc) from exc
         if not finish:
@@ -173,6 +178,14 @@ class OpenAICompatBackend(ModelDiscovery):
             usage=usage,
             reasoning_tokens=reasoned,
         )
+
+    def _finish_later(self, resp: httpx.Response, lines: AsyncIterator[str]) -> None:
+        """Read what follows `[DONE]` (the body's end) and close the response in the
+        background, so the connection goes back to the keep-alive pool (closing it unread
+        would drop it) without the answer waiting for that."""
+        task = asyncio.ensure_future(_drain(resp, lines))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
 
     async def _plain(self, body: dict[str, Any], on_event: OnEvent) -> Completion:
         url = f"{self.settings.base_url.rstrip('/')}/chat/completions"
@@ -204,8 +217,18 @@ class OpenAICompatBackend(ModelDiscovery):
         # longer than this is a hang.
         return httpx.Timeout(self.settings.timeout_seconds, connect=10.0)
 
+    async def finished(self) -> None:
+        """Until the bodies of finished answers are read to their end and their connections
+        back in the pool (`_finish_later`)."""
+        while self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
+
     async def aclose(self) -> None:
-        """The shared client belongs to the caller; nothing of our own to close."""
+        """The shared client belongs to the caller; bodies still being read are dropped (a
+        server that never ends one would otherwise hold the shutdown for its read timeout)."""
+        for task in self._finishing:
+            task.cancel()
+        await self.finished()
 
 
 async def read_capped(resp: httpx.Response, limit: int) -> bytes:
@@ -219,6 +242,21 @@ async def read_capped(resp: httpx.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+async def _drain(resp: httpx.Response, lines: AsyncIterator[str]) -> None:
+    """The rest of a streamed body after `[DONE]` (bounded: a server that goes on is cut
+    off, and its connection dropped), then the response closed."""
+    trailing = 0
+    try:
+        async for line in lines:
+            trailing += len(line)
+            if trailing > MAX_ERROR_BYTES:
+                break
+    except httpx.HTTPError as exc:
+        log.debug("the end of a finished answer could not be read: %s", exc)
+    finally:
+        await resp.aclose()
 
 
 class _StreamRefused(Exception):

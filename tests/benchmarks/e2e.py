@@ -11,6 +11,7 @@ direct; the report gives their medians.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -65,11 +66,18 @@ async def compare(
     applied = 0
     runs: list[Run] = []
 
-    def edges_of(sent: float, done: float) -> tuple[float, float] | None:
-        mine = [r for r in streams() if sent <= r.received_at <= done and r.ended_at]
-        if not mine or mine[-1].ended_at is None:
-            return None
-        return mine[-1].received_at - sent, done - mine[-1].ended_at
+    async def edges_of(sent: float, done: float) -> tuple[float, float] | None:
+        """(request received − sent, done − stream ended) for the step's last stream; the
+        backend stamps the end after its last write, which the client may see first."""
+        for _ in range(200):
+            mine = [r for r in streams() if sent <= r.received_at <= done]
+            if not mine:
+                return None
+            ended = mine[-1].ended_at
+            if ended is not None:
+                return mine[-1].received_at - sent, done - ended
+            await asyncio.sleep(0.005)
+        return None
 
     for _ in range(warmup):
         await run_action(client, action)
@@ -96,7 +104,7 @@ async def compare(
                     sent, done = await direct_http.call()
                     direct.append(done - sent)
                 opened[step] += count() - before
-                found = edges_of(sent, done)
+                found = await edges_of(sent, done)
                 if found is not None:
                     outside[step].append(sum(found))
                     if step == "ladder":
@@ -167,8 +175,8 @@ async def _prepare(client: LspClient) -> dict[str, Any]:
 
 async def run_fakes(bench: Bench) -> dict[str, Any]:
     """The instant fake and the 200 ms fake (one server session, one fake)."""
-    pairs = 15 if bench.quick else 60
-    slow_pairs = 6 if bench.quick else 25
+    pairs = 40 if bench.quick else 200
+    slow_pairs = 10 if bench.quick else 60
     out: dict[str, Any] = {}
     with TimedFakeLMStudio() as fake:
         async with session(bench, bench.settings(fake.base_url), "e2e-fake") as client:

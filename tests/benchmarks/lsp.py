@@ -176,10 +176,14 @@ class LspClient:
     # -- sending -------------------------------------------------------------------------
 
     def _write(self, body: dict[str, Any]) -> float:
+        """Write a message; returns the moment just before the write (after it, this thread
+        may wait for the GIL while the server already answers, stamping the send late)."""
         assert self.proc is not None and self.proc.stdin is not None
         data = json.dumps(body, separators=(",", ":")).encode()
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
-        return time.monotonic()
+        message = b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+        at = time.monotonic()
+        self.proc.stdin.write(message)
+        return at
 
     def notify(self, method: str, params: Any) -> float:
         """Send a notification; returns when it was written."""

@@ -325,9 +325,10 @@ def _stream(
         pieces = itertools.cycle(list(pieces) or ["."])
         gap = max(gap, fault.seconds)
     stop_at = fault.after if kind in (FaultKind.DROP_AFTER, FaultKind.ERROR_EVENT) else None
+    started = time.monotonic()
     for i, piece in enumerate(_until(pieces, stop_at)):
-        if i:
-            ex.pause(gap)
+        if i:  # at a steady rate, as a model decodes: a late wake-up does not delay the rest
+            ex.pause(started + i * gap - time.monotonic())
         ex.write_chunk(fmt.piece(piece))
     if kind is FaultKind.DROP_AFTER:
         ex.abort(reset=fault.reset)

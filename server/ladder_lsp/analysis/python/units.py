@@ -20,6 +20,7 @@ whole documents are analysed instead: slower, never wrong.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -181,10 +182,17 @@ def _has_code_before(lines: Sequence[str], line: int) -> bool:
     return any(_is_code(text) for text in lines[:line])
 
 
+@functools.lru_cache(maxsize=8)
+def _old_shape(lines: tuple[str, ...], block_start: int, block_end: int) -> UnitShape:
+    """`unit_shape` depends on the old document alone: the original read ahead of the answer
+    (`checks.context.read_original`) and every answer's checks cut the same one."""
+    return unit_shape(lines, block_start, block_end)
+
+
 def cut_unit(where: Located) -> Unit:
     """The unit around the located block in both versions, cut by indentation; it may not
     parse (see `unit_for`)."""
-    shape = unit_shape(where.old_lines, where.start, where.old_end)
+    shape = _old_shape(where.old_lines, where.start, where.old_end)
     delta = where.new_end - where.old_end
     head: list[tuple[int, str]] = []
     first_real = shape.prefix[0][0] if shape.prefix else shape.start

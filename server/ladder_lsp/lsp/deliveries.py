@@ -43,7 +43,7 @@ class Deliveries:
         doc = self._docs.setdefault(key, _Document())
         doc.users += 1
         try:
-            if doc.lock.locked() or (doc.sent_for is not None and version_of() == doc.sent_for):
+            if doc.lock.locked() or _owes_echo(doc, version_of):
                 waiting()
             async with doc.lock:
                 await self._echo_of_previous(doc, version_of)
@@ -90,7 +90,7 @@ class Deliveries:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ECHO_TIMEOUT
-        while version_of() == doc.sent_for:
+        while _owes_echo(doc, version_of):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -98,3 +98,8 @@ class Deliveries:
                 await asyncio.wait_for(doc.changed.wait(), remaining)
             doc.changed.clear()
         doc.sent_for = None
+
+
+def _owes_echo(doc: _Document, version_of: Callable[[], int | None]) -> bool:
+    """The editor has not yet sent the didChange of the edit applied to this document."""
+    return doc.sent_for is not None and version_of() == doc.sent_for

@@ -20,7 +20,6 @@ whole documents are analysed instead: slower, never wrong.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 
@@ -182,11 +181,21 @@ def _has_code_before(lines: Sequence[str], line: int) -> bool:
     return any(_is_code(text) for text in lines[:line])
 
 
-@functools.lru_cache(maxsize=8)
-def _old_shape(lines: tuple[str, ...], block_start: int, block_end: int) -> UnitShape:
+_last_shape: tuple[Sequence[str], int, int, UnitShape] | None = None
+
+
+def _old_shape(lines: Sequence[str], block_start: int, block_end: int) -> UnitShape:
     """`unit_shape` depends on the old document alone: the original read ahead of the answer
-    (`checks.context.read_original`) and every answer's checks cut the same one."""
-    return unit_shape(lines, block_start, block_end)
+    (`checks.context.read_original`) and every answer's checks cut the same one, from the
+    same lines object. The last cut is kept, found by identity (hashing a 20,000-line tuple
+    would cost more than the cut)."""
+    global _last_shape
+    last = _last_shape
+    if last is not None and last[0] is lines and last[1:3] == (block_start, block_end):
+        return last[3]
+    shape = unit_shape(lines, block_start, block_end)
+    _last_shape = (lines, block_start, block_end, shape)
+    return shape
 
 
 def cut_unit(where: Located) -> Unit:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ladder_lsp.analysis.languages import LANGUAGES, import_words
 from ladder_lsp.engine.actions import BUILTIN, ActionSpec
 from ladder_lsp.engine.prompts import (
     EDIT_RULES,
@@ -180,12 +181,48 @@ def test_the_import_scan_reads_the_lines_the_regex_reads(ending: str) -> None:
             for n, line in enumerate(lines[:before])
             if IMPORT_RE.match(line)
         ][:MAX_IMPORT_LINES]
-        assert _imports(lines, before) == expected
+        assert _imports(lines, before, import_words("plaintext")) == expected
 
 
 def test_the_import_scan_stops_at_the_limit() -> None:
     lines = [f"import m{i}\n" for i in range(MAX_IMPORT_LINES + 5)]
-    assert len(_imports(lines, len(lines))) == MAX_IMPORT_LINES
+    assert len(_imports(lines, len(lines), import_words("python"))) == MAX_IMPORT_LINES
+
+
+def test_every_import_line_holds_a_word_of_an_unknown_languages_scan() -> None:
+    """The scan of a file in a language Ladder does not know looks for every language's
+    words: each line the regex calls an import holds one."""
+    words = import_words("plaintext")
+    assert set(words) == {w for language in LANGUAGES for w in language.import_words}
+    for line in IMPORTISH:
+        if IMPORT_RE.match(line):
+            assert any(word in line for word in words), line
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("python", "from a.b import c\n"),
+        ("python", "    import json  # lazily\n"),
+        ("javascript", "const fs = require('fs')\n"),
+        ("typescriptreact", "import React from 'react'\n"),
+        ("go", "package main\n"),
+        ("rust", "use std::io;\n"),
+        ("c", "#include <stdio.h>\n"),
+        ("csharp", "using System;\n"),
+        ("java", "import java.util.List;\n"),
+    ],
+)
+def test_a_language_scan_finds_its_import_lines(language: str, line: str) -> None:
+    lines = ["x = 1\n", line, "y = 2\n"]
+    assert _imports(lines, 3, import_words(language)) == [(1, line.rstrip("\n"))]
+
+
+def test_a_python_scan_skips_what_only_other_languages_import_with() -> None:
+    """`use` and `using` are Rust's and C#'s: in a Python file such a line is not read."""
+    lines = ["use std;\n", "using X;\n", "import os\n"]
+    assert _imports(lines, 3, import_words("python")) == [(2, "import os")]
+    assert len(_imports(lines, 3, import_words("plaintext"))) == 3
 
 
 # -- sizes -------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ class Language:
     test_framework: TestFramework | None = None  # how generated tests are judged
     test_file: str | None = None  # the test file beside `{stem}{suffix}`: pytest, Jest, Go…
     served: bool = True  # False: only recognised in answers, no actions offered in editors
+    # a word each of the language's import lines holds (`from x import y`: "import"), which
+    # finds them in a big file faster than reading it line by line; () when unknown
+    import_words: tuple[str, ...] = ()
 
 
 _JS_DEFINITIONS = frozenset(
@@ -82,6 +85,7 @@ def _javascript(
         aliases=frozenset({alias}),
         test_framework="jest",
         test_file="{stem}.test{suffix}",
+        import_words=("import", "require("),
     )
 
 
@@ -98,6 +102,7 @@ LANGUAGES: tuple[Language, ...] = (
         extensions=(".py",),
         test_framework="pytest",
         test_file="test_{stem}.py",
+        import_words=("import",),
     ),
     _javascript(
         "javascript",
@@ -140,6 +145,7 @@ LANGUAGES: tuple[Language, ...] = (
         extensions=(".go",),
         test_framework="go",
         test_file="{stem}_test.go",
+        import_words=("import", "package"),
     ),
     Language(
         "rust",
@@ -165,13 +171,26 @@ LANGUAGES: tuple[Language, ...] = (
         extensions=(".rs",),
         test_framework="cargo",
         test_file="{stem}_tests.rs",
+        import_words=("use",),
     ),
     # Recognised in answers only.
-    Language("c", fence_tags=frozenset({"h"}), line_comment="//"),
-    Language("cpp", fence_tags=frozenset({"c++", "cc", "cxx", "hpp"}), line_comment="//"),
-    Language("csharp", fence_tags=frozenset({"cs", "c#"}), line_comment="//"),
-    Language("java", line_comment="//"),
-    Language("kotlin", fence_tags=frozenset({"kt"}), line_comment="//"),
+    Language("c", fence_tags=frozenset({"h"}), line_comment="//", import_words=("#include",)),
+    Language(
+        "cpp",
+        fence_tags=frozenset({"c++", "cc", "cxx", "hpp"}),
+        line_comment="//",
+        import_words=("#include",),
+    ),
+    Language(
+        "csharp", fence_tags=frozenset({"cs", "c#"}), line_comment="//", import_words=("using",)
+    ),
+    Language("java", line_comment="//", import_words=("import", "package")),
+    Language(
+        "kotlin",
+        fence_tags=frozenset({"kt"}),
+        line_comment="//",
+        import_words=("import", "package"),
+    ),
     Language("shellscript", fence_tags=frozenset({"bash", "sh", "shell", "zsh"}), line_comment="#"),
     Language("ruby", fence_tags=frozenset({"rb"}), line_comment="#"),
     Language("perl", line_comment="#", served=False),
@@ -183,6 +202,7 @@ LANGUAGES: tuple[Language, ...] = (
 )
 
 _BY_ID = {language.id: language for language in LANGUAGES}
+_EVERY_IMPORT_WORD = tuple(dict.fromkeys(w for lang in LANGUAGES for w in lang.import_words))
 _BY_ALIAS = {alias: language for language in LANGUAGES for alias in language.aliases}
 _BY_EXTENSION = {ext: language for language in LANGUAGES for ext in language.extensions}
 
@@ -222,6 +242,15 @@ def fence_tags(language_id: str) -> frozenset[str]:
     if found is None:
         return frozenset({language_id.lower()})
     return found.fence_tags | {found.id}
+
+
+def import_words(language_id: str) -> tuple[str, ...]:
+    """The words that find this language's import lines; every language's for one Ladder
+    does not know (or knows no imports of)."""
+    found = find(language_id, aliases=True)
+    if found is not None and found.import_words:
+        return found.import_words
+    return _EVERY_IMPORT_WORD
 
 
 def hash_comments(language_id: str) -> bool:

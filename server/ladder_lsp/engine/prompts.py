@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from ladder_lsp.analysis.languages import import_words
 from ladder_lsp.analysis.text import indent_width
 from ladder_lsp.backends.base import ChatRequest
 from ladder_lsp.engine.actions import ActionSpec
@@ -34,7 +35,6 @@ IMPORT_RE = re.compile(
     r"^\s*(import\s|from\s+\S+\s+import\s|#include\s|use\s|using\s|require\(|package\s|"
     r"const\s+\w+\s*=\s*require\()"
 )
-_IMPORT_WORDS = ("import", "#include", "use", "using", "require(", "package")  # in each match
 MAX_IMPORT_LINES = 40
 
 EDIT_RULES = (
@@ -193,7 +193,11 @@ def _context(inp: PromptInput, room_chars: int) -> tuple[str, list[tuple[str, li
             "enclosing definitions",
             _enclosing(inp.lines, inp.start_line),
         ),
-        ("Imports of the file:", "imports", _imports(inp.lines, inp.start_line)),
+        (
+            "Imports of the file:",
+            "imports",
+            _imports(inp.lines, inp.start_line, import_words(inp.language)),
+        ),
     ]
     parts: list[str] = []
     used = 0
@@ -239,20 +243,22 @@ def _line_ranges(numbers: list[int]) -> str:
     return f"line {text}" if len(numbers) == 1 else f"lines {text}"
 
 
-def _imports(lines: Sequence[str], before: int) -> _Numbered:
+def _imports(lines: Sequence[str], before: int, words: Sequence[str]) -> _Numbered:
+    """The import lines above `before` (`IMPORT_RE`), found by the `words` one of each
+    language's import lines holds (`languages.import_words`)."""
     head = lines[:before]
     text = "".join(head)
     # this scan reads the whole file above the selection on every run: C finds the few
     # lines that may be imports, the regex decides (a lone `\r` ends lines `\n` misses)
-    candidates = _hinted_lines(text) if "\r" not in text else range(before)
+    candidates = _hinted_lines(text, words) if "\r" not in text else range(before)
     numbers = (n for n in candidates if IMPORT_RE.match(head[n]))
     return [(n, head[n].rstrip("\r\n")) for n in itertools.islice(numbers, MAX_IMPORT_LINES)]
 
 
-def _hinted_lines(text: str) -> list[int]:
-    """0-based lines of `text` (`\n` endings) holding a word every import line holds."""
+def _hinted_lines(text: str, words: Sequence[str]) -> list[int]:
+    """0-based lines of `text` (`\n` endings) holding one of `words`."""
     found: set[int] = set()
-    for word in _IMPORT_WORDS:
+    for word in words:
         at = text.find(word)
         while at != -1:
             found.add(at)

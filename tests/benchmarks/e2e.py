@@ -28,6 +28,7 @@ from .session import MINIMAL_SERVER, Bench, Run, action_at, range_json, run_acti
 from .stats import median, ms, summary_ms
 
 DOC_LINES = 1_000
+BIG_DOC_LINES = 20_000  # the same run in a big file: what Ladder adds must not grow with it
 URI = "file:///bench/e2e_module.py"
 TITLE = "Refactor with local model"
 
@@ -165,32 +166,35 @@ def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str,
     return out
 
 
-async def _prepare(client: LspClient) -> dict[str, Any]:
-    mod = corpus.module(DOC_LINES)
-    client.open(URI, mod.text)
+async def _prepare(client: LspClient, lines: int = DOC_LINES, uri: str = URI) -> dict[str, Any]:
+    mod = corpus.module(lines)
+    client.open(uri, mod.text)
     target = mod.functions[len(mod.functions) // 2]
     cursor = (target.start + 3, 8)
-    return await action_at(client, URI, range_json(cursor, cursor), TITLE)
+    return await action_at(client, uri, range_json(cursor, cursor), TITLE)
 
 
 async def run_fakes(bench: Bench) -> dict[str, Any]:
-    """The instant fake and the 200 ms fake (one server session, one fake)."""
+    """The instant fake and the 200 ms fake on a 1,000-line file, and the instant fake on a
+    20,000-line one (one server session, one fake)."""
     pairs = 40 if bench.quick else 200
     slow_pairs = 10 if bench.quick else 60
     out: dict[str, Any] = {}
     with TimedFakeLMStudio() as fake:
         async with session(bench, bench.settings(fake.base_url), "e2e-fake") as client:
             action = await _prepare(client)
+            big = await _prepare(client, BIG_DOC_LINES, "file:///bench/e2e_big_module.py")
             url = f"{fake.base_url}/chat/completions"
-            for name, responder, n in (
-                ("instant", renaming_responder("result", "acc"), pairs),
-                ("200ms", renaming_responder("result", "acc", seconds=0.2), slow_pairs),
+            for name, responder, n, lines in (
+                ("instant", renaming_responder("result", "acc"), pairs, DOC_LINES),
+                ("200ms", renaming_responder("result", "acc", seconds=0.2), slow_pairs, DOC_LINES),
+                ("instant_20k", renaming_responder("result", "acc"), pairs, BIG_DOC_LINES),
             ):
                 fake.responder = responder
                 first = len(fake.streams)
                 result = await compare(
                     client,
-                    action,
+                    action if lines == DOC_LINES else big,
                     url,
                     lambda: fake.streams,
                     n,
@@ -199,8 +203,8 @@ async def run_fakes(bench: Bench) -> dict[str, Any]:
                 )
                 runs = result.pop("_runs")
                 result["breakdown"] = breakdown(runs, fake, first)
-                result["document_lines"] = DOC_LINES
-                if not bench.quick:
+                result["document_lines"] = lines
+                if not bench.quick and lines == DOC_LINES:
                     result["pygls_floor"] = await _floor(bench, fake, url, n)
                 out[name] = result
     return out

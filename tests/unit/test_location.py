@@ -71,3 +71,14 @@ def test_in_place_agrees_with_locate_on_every_small_edit() -> None:
             assert "".join(doc).find(old_block) == len("".join(doc[:start]))
             expected = locate("".join(doc), joined(doc, start, end, new), old_block, "".join(new))
             assert where == expected, (start, end, new)
+
+
+def test_the_endings_are_judged_per_snapshot_not_by_content_or_the_last_answer() -> None:
+    """The endings check is kept for the last lines object: another snapshot, even one
+    right after, is judged by its own endings."""
+    plain = ("a = 1\n", "def f():\n", "    return 1\n")
+    crlf = ("a = 1\r\n", "def f():\r\n", "    return 1\r\n")
+    new = ["def f():\n", "    return 2\n"]
+    assert in_place(plain, 1, 3, new) is not None
+    assert in_place(crlf, 1, 3, new) is None
+    assert in_place(plain, 1, 3, new) is not None  # asked again after the other one

@@ -85,9 +85,7 @@ def in_place(
     old = tuple(old_lines)
     if not (0 <= start <= end <= len(old)) or not "".join(old[start:end]).strip():
         return None
-    text = "".join(old)
-    # split lines without `\r` end in `\n` but the last: one count tells (C, not a loop)
-    if "\r" in text or text.count("\n") != len(old) - (not old[-1].endswith("\n")):
+    if not _plain_endings(old):
         return None
     for index, line in enumerate(new_block):
         final = index == len(new_block) - 1 and end == len(old)  # may end the document
@@ -96,6 +94,24 @@ def in_place(
             return None
     new = (*old[:start], *new_block, *old[end:])
     return Located(old, new, start, end, start + len(new_block))
+
+
+_last_plain: tuple[tuple[str, ...], bool] | None = None
+
+
+def _plain_endings(lines: tuple[str, ...]) -> bool:
+    """Whether every line ends in `\n` alone but the last (which may not end): split lines
+    without `\r` do, and one count over the joined text tells (C, not a loop). The answer
+    for the last lines object is kept, found by identity: the original read ahead and every
+    answer's checks ask of the same snapshot (hashing it would cost more than the count)."""
+    global _last_plain
+    last = _last_plain
+    if last is not None and last[0] is lines:
+        return last[1]
+    text = "".join(lines)
+    plain = "\r" not in text and text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
+    _last_plain = (lines, plain)
+    return plain
 
 
 def first_outside_change(old_document: str, new_document: str, old_block: str) -> int | None:

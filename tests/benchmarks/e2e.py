@@ -185,16 +185,20 @@ async def run_fakes(bench: Bench) -> dict[str, Any]:
             action = await _prepare(client)
             big = await _prepare(client, BIG_DOC_LINES, "file:///bench/e2e_big_module.py")
             url = f"{fake.base_url}/chat/completions"
-            for name, responder, n, lines in (
-                ("instant", renaming_responder("result", "acc"), pairs, DOC_LINES),
-                ("200ms", renaming_responder("result", "acc", seconds=0.2), slow_pairs, DOC_LINES),
-                ("instant_20k", renaming_responder("result", "acc"), pairs, BIG_DOC_LINES),
+            instant, slow = (
+                renaming_responder("result", "acc"),
+                renaming_responder("result", "acc", seconds=0.2),
+            )
+            for name, responder, n, lines, on in (
+                ("instant", instant, pairs, DOC_LINES, action),
+                ("200ms", slow, slow_pairs, DOC_LINES, action),
+                ("instant_20k", instant, pairs, BIG_DOC_LINES, big),
             ):
                 fake.responder = responder
                 first = len(fake.streams)
                 result = await compare(
                     client,
-                    action if lines == DOC_LINES else big,
+                    on,
                     url,
                     lambda: fake.streams,
                     n,

@@ -9,6 +9,8 @@ import attrs
 import pytest
 
 import ladder_lsp
+from ladder_lsp.analysis.python.location import in_place
+from ladder_lsp.analysis.text import split_lines
 from ladder_lsp.pipeline.checks import guards, runner
 from ladder_lsp.pipeline.checks.common import (
     check_empty,
@@ -70,6 +72,36 @@ def scratch_action() -> Iterator[str]:
     action = "test-scratch-action"
     yield action
     runner._REGISTRY.pop(action, None)
+
+
+def test_a_located_edit_joins_its_new_document_only_when_asked() -> None:
+    """The verdict gives `where` instead of the joined file; every check sees the same."""
+    given = ctx()
+    old_lines = tuple(split_lines(given.old_document))
+    start = old_lines.index(OLD_BLOCK.splitlines(keepends=True)[0])
+    end = start + len(OLD_BLOCK.splitlines())
+    where = in_place(old_lines, start, end, split_lines(NEW_BLOCK))
+    assert where is not None
+    located = attrs.evolve(given, new_document=None, where=where)
+    assert located.new_document == given.new_document
+    assert run_checks(located) == run_checks(given) == []
+    broken = NEW_BLOCK.replace("sum(", "sum((")
+    assert (
+        run_checks(
+            attrs.evolve(
+                located,
+                new_block=broken,
+                where=in_place(old_lines, start, end, split_lines(broken)),
+            )
+        )
+        == run_checks(ctx(broken))
+        != []
+    )
+
+
+def test_a_context_without_its_new_document_must_say_where_the_block_is() -> None:
+    with pytest.raises(ValueError, match="new document"):
+        attrs.evolve(ctx(), new_document=None)
 
 
 def test_action_checks_run_after_common_ones(scratch_action: str) -> None:

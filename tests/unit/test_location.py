@@ -82,3 +82,20 @@ def test_the_endings_are_judged_per_snapshot_not_by_content_or_the_last_answer()
     assert in_place(plain, 1, 3, new) is not None
     assert in_place(crlf, 1, 3, new) is None
     assert in_place(plain, 1, 3, new) is not None  # asked again after the other one
+
+
+@pytest.mark.parametrize(("start", "end"), [(3, 5), (4, 5), (7, 9), (0, 1)])
+def test_the_new_lines_are_the_new_document_and_a_span_is_their_slice(start: int, end: int) -> None:
+    new = ["    a = 1\n", "    b = 2\n", "    c = 3\n"]
+    where = in_place(DOC, start, end, new)
+    assert where is not None
+    assert where.new_lines == tuple(split_lines(joined(DOC, start, end, new)))
+    delta = where.new_end - where.old_end
+    for low, high in itertools.combinations(range(len(DOC) + 1), 2):
+        assert where.new_span(low, high) == where.new_lines[low : high + delta], (low, high)
+
+
+def test_a_new_block_that_runs_into_the_next_line_is_not_split_at_a_boundary() -> None:
+    old_doc = "".join(DOC)
+    merged = joined(DOC, 3, 5, ["def f(x):\n", "    return x"])  # the ending dropped
+    assert locate(old_doc, merged, "".join(DOC[3:5]), "def f(x):\n    return x") is None

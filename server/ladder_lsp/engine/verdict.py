@@ -84,14 +84,16 @@ async def judge(
         log.info("cut %d line(s) the answer repeats from around the selection", cut)
     new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
-    old_doc = target.text
-    new_doc = "".join(
-        (*target.lines[: target.start_line], *new_block, *target.lines[target.end_line :])
-    )
+    where = in_place(target.lines, target.start_line, target.end_line, new_block)
+    new_doc = None
+    if where is None:  # else the checks join it if one needs it
+        new_doc = "".join(
+            (*target.lines[: target.start_line], *new_block, *target.lines[target.end_line :])
+        )
     ctx = CheckContext(
         action=inp.spec.id,
         language=inp.language,
-        old_document=old_doc,
+        old_document=target.text,
         new_document=new_doc,
         old_block="".join(old_block),
         new_block="".join(new_block),
@@ -100,11 +102,11 @@ async def judge(
         source_path=inp.path,
         custom_prompt=inp.spec.custom_prompt,
         instruction=inp.instruction,
-        where=in_place(target.lines, target.start_line, target.end_line, new_block),
+        where=where,
     )
     reasons = (
         await asyncio.to_thread(run_checks, ctx)
-        if len(new_doc) > OFFLOAD_CHARS
+        if len(target.text) > OFFLOAD_CHARS
         else run_checks(ctx)
     )
     if reasons:

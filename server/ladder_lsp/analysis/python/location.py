@@ -4,23 +4,41 @@ boundaries, or the first line outside the block that changed when no such split 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import attrs
 
+from ladder_lsp.analysis.memo import last_by_identity
 from ladder_lsp.analysis.text import normalize_newlines
 
 
 @attrs.frozen
 class Located:
     """The documents as lines (`\\n` endings) and the block: old lines [start, old_end)
-    became new lines [start, new_end); everything else is identical."""
+    became `new_block`, new lines [start, new_end); everything else is identical. The new
+    document's lines are built only when asked (`new_lines`): a copy of the whole file,
+    which the unit's analysis does not need (`new_span`)."""
 
     old_lines: tuple[str, ...]
-    new_lines: tuple[str, ...]
+    new_block: tuple[str, ...]
     start: int
     old_end: int
-    new_end: int
+
+    @property
+    def new_end(self) -> int:
+        return self.start + len(self.new_block)
+
+    @functools.cached_property
+    def new_lines(self) -> tuple[str, ...]:
+        return (*self.old_lines[: self.start], *self.new_block, *self.old_lines[self.old_end :])
+
+    def new_span(self, low: int, high: int) -> tuple[str, ...]:
+        """The new lines that stand for old lines [low, high) (a span around the block)."""
+        if low <= self.start and self.old_end <= high:
+            old = self.old_lines
+            return (*old[low : self.start], *self.new_block, *old[self.old_end : high])
+        return self.new_lines[low : high + self.new_end - self.old_end]
 
 
 def _norm(text: str) -> str:
@@ -60,14 +78,14 @@ def locate(old_document: str, new_document: str, old_block: str, new_block: str)
             and new.startswith(old[:position])
             and new.endswith(tail)
             and len(new) == position + len(new_block) + len(tail)
+            and (not tail or not new_block or new_block.endswith("\n"))  # a line boundary
         ):
             start = old.count("\n", 0, position)
             return Located(
                 tuple(_split(old)),
-                tuple(_split(new)),
+                tuple(_split(new_block)),
                 start,
                 start + _count(old_block),
-                start + _count(new_block),
             )
         position = old.find(old_block, position + 1)
     return None
@@ -92,26 +110,16 @@ def in_place(
         ended = line.endswith("\n")
         if not line or "\r" in line or line.count("\n") != ended or not (ended or final):
             return None
-    new = (*old[:start], *new_block, *old[end:])
-    return Located(old, new, start, end, start + len(new_block))
+    return Located(old, tuple(new_block), start, end)
 
 
-_last_plain: tuple[tuple[str, ...], bool] | None = None
-
-
+@last_by_identity
 def _plain_endings(lines: tuple[str, ...]) -> bool:
     """Whether every line ends in `\n` alone but the last (which may not end): split lines
-    without `\r` do, and one count over the joined text tells (C, not a loop). The answer
-    for the last lines object is kept, found by identity: the original read ahead and every
-    answer's checks ask of the same snapshot (hashing it would cost more than the count)."""
-    global _last_plain
-    last = _last_plain
-    if last is not None and last[0] is lines:
-        return last[1]
+    without `\r` do, and one count over the joined text tells (C, not a loop). Asked once
+    per snapshot: the original read ahead and every answer's checks ask of the same one."""
     text = "".join(lines)
-    plain = "\r" not in text and text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
-    _last_plain = (lines, plain)
-    return plain
+    return "\r" not in text and text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
 
 
 def first_outside_change(old_document: str, new_document: str, old_block: str) -> int | None:

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import attrs
 
+from ladder_lsp.analysis.memo import last_by_identity
+
 _BIND_DEF = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 _BIND_IMPORT = re.compile(r"import\s+(.+)")
 _BIND_FROM = re.compile(r"from\s+\S+\s+import\s+(.+)")
@@ -72,7 +74,8 @@ def _bind(stripped: str, names: set[str], imports: set[str]) -> tuple[bool, bool
     return False, False
 
 
-@functools.lru_cache(maxsize=8)
+@last_by_identity  # each check asks of the same snapshot: no need to hash it
+@functools.lru_cache(maxsize=8)  # another snapshot of the same text (a run repeated)
 def module_names(lines: tuple[str, ...], skip: tuple[int, int]) -> ModuleNames:
     """Names bound at module level outside lines [skip): a line scan, generous on purpose
     (a name wrongly thought defined only hides a finding; the reverse rejects good code).

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from ladder_lsp.analysis.memo import last_by_identity
 from ladder_lsp.analysis.python.location import Located
 from ladder_lsp.analysis.python.parse import parse
 from ladder_lsp.analysis.text import indent_width
@@ -181,21 +182,12 @@ def _has_code_before(lines: Sequence[str], line: int) -> bool:
     return any(_is_code(text) for text in lines[:line])
 
 
-_last_shape: tuple[Sequence[str], int, int, UnitShape] | None = None
-
-
+@last_by_identity
 def _old_shape(lines: Sequence[str], block_start: int, block_end: int) -> UnitShape:
     """`unit_shape` depends on the old document alone: the original read ahead of the answer
     (`checks.context.read_original`) and every answer's checks cut the same one, from the
-    same lines object. The last cut is kept, found by identity (hashing a 20,000-line tuple
-    would cost more than the cut)."""
-    global _last_shape
-    last = _last_shape
-    if last is not None and last[0] is lines and last[1:3] == (block_start, block_end):
-        return last[3]
-    shape = unit_shape(lines, block_start, block_end)
-    _last_shape = (lines, block_start, block_end, shape)
-    return shape
+    same lines object."""
+    return unit_shape(lines, block_start, block_end)
 
 
 def cut_unit(where: Located) -> Unit:
@@ -209,7 +201,7 @@ def cut_unit(where: Located) -> Unit:
         head.append((-1, "''\n"))  # code above: nothing here is the module docstring
     head.extend(shape.prefix)
     old_part = where.old_lines[shape.start : shape.end]
-    new_part = where.new_lines[shape.start : shape.end + delta]
+    new_part = where.new_span(shape.start, shape.end)
     offset = len(head) - shape.start
     return Unit(
         "".join(text for _, text in head) + _closed("".join(old_part)),

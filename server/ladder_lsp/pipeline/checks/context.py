@@ -35,7 +35,8 @@ class CheckContext:
     action: str  # "refactor", "docstring", "fix", "tests", "explain" or a custom action id
     language: str  # LSP languageId
     old_document: str
-    new_document: str
+    # None when `where` is given: joined from it on first use (`new_document`)
+    given_new_document: str | None = attrs.field(alias="new_document")
     old_block: str
     new_block: str
     finish_reason: str = "stop"
@@ -46,6 +47,19 @@ class CheckContext:
     instruction: str = ""  # the user's instruction (`edit`; extra guidance elsewhere)
     # where the block is, when the caller put it there (`location.in_place`): saves `locate`
     where: location.Located | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.given_new_document is None and self.where is None:
+            raise ValueError("a CheckContext needs the new document or where the block is")
+
+    @functools.cached_property
+    def new_document(self) -> str:
+        """The whole new document. Most checks read only the unit around the block, so a
+        caller that located it (`where`) need not join the file (0.2 ms at 20,000 lines)."""
+        if self.given_new_document is not None:
+            return self.given_new_document
+        assert self.where is not None  # checked at construction
+        return "".join(self.where.new_lines)
 
     @property
     def is_python(self) -> bool:

@@ -106,11 +106,12 @@ def module_names(lines: tuple[str, ...], skip: tuple[int, int]) -> ModuleNames:
                 if not skip[0] <= inner < skip[1]:
                     starred, _ = _bind(lines[inner].strip(), names, imports)
                     star = star or starred
-    for index, line in enumerate(lines):
-        if "global" in line and not skip[0] <= index < skip[1]:
-            glob = _BIND_GLOBAL.match(line)
-            if glob:
-                names.update(_IDENT.findall(glob.group(1)))
+    if "global" in "".join(lines):  # one pass in C; the line loop only in a file with one
+        for index, line in enumerate(lines):
+            if "global" in line and not skip[0] <= index < skip[1]:
+                glob = _BIND_GLOBAL.match(line)
+                if glob:
+                    names.update(_IDENT.findall(glob.group(1)))
     return ModuleNames(frozenset(names), frozenset(imports), star)
 
 

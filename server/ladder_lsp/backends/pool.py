@@ -313,7 +313,7 @@ class LocalPool:
             member.breaker.success()
             seconds = self._clock() - started
             member.learn(completion, seconds)
-            log.info(
+            log.debug(  # the run's own line (`lsp.run`) is written once the edit is sent
                 "local answer from %s in %.2f s (%.0f tok/s)", member.name, seconds, member.rate
             )
             return attrs.evolve(completion, endpoint=member.name)

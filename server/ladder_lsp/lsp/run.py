@@ -108,6 +108,7 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
         return _cancelled(ls)
     finally:  # after the edit: these writes need not delay it
         settled()  # a no-op when the delivery ended it
+        log.info("%s: %s in %.2f s%s", inp.spec.id, outcome.status, progress.elapsed, _by(outcome))
         for step in outcome.steps:
             ls.window_log_message(
                 types.LogMessageParams(types.MessageType.Info, ls.redact(f"Ladder: {step}"))
@@ -124,6 +125,15 @@ async def _run(ls: LadderServer, args: RunArgs) -> dict[str, Any]:
     if not delivery.applied:
         result["reason"] = delivery.message
     return result
+
+
+def _by(outcome: RunOutcome) -> str:
+    """Who answered, for the server's log: each call's tier, model and local server."""
+    calls = [
+        f"{a.tier.value} {a.model}" + (f" at {a.endpoint}" if a.endpoint else "")
+        for a in outcome.attempts
+    ]
+    return f" ({'; '.join(calls)})" if calls else ""
 
 
 def _cancelled(ls: LadderServer) -> dict[str, Any]:

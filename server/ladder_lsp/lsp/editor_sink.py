@@ -203,12 +203,9 @@ async def apply_workspace_edit(
     answer. Some clients (Vim's ALE) apply the edit and send `didChange` but never answer:
     `landed` recognises the applied text so they are not told their edit failed after a long
     wait. `sent` is called once the request is written."""
-    request = asyncio.ensure_future(
-        ls.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}")
-        )
+    request = asyncio.wrap_future(  # written before pygls returns its future: no loop turn
+        ls.workspace_apply_edit(types.ApplyWorkspaceEditParams(edit=edit, label=f"Ladder: {label}"))
     )
-    await asyncio.sleep(0)  # the request's first step writes it
     sent()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -73,7 +73,12 @@ def _absent(figure: str, target: str, section: dict[str, Any] | None, why: str =
 
 
 def _fmt_ms(value: float) -> str:
-    return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+    return f"{value:.1f} ms" if abs(value) >= 10 else f"{value:.2f} ms"
+
+
+def _added_ms(value: float) -> str:
+    """A difference, signed: +3.46 ms, −34.4 ms (a noisy model can be faster on Ladder's turn)."""
+    return ("+" if value >= 0 else "−") + _fmt_ms(abs(value))
 
 
 # Targets (issue 14): what Ladder may add to a model's own time, and listing at every size.
@@ -110,24 +115,24 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
             # is what is judged (the paired e2e difference is shown).
             added = r.get("overhead_outside_backend_p50_ms", r["overhead_p50_ms"])
             measured = (
-                f"+{_fmt_ms(added)} outside the backend (e2e {r['ratio_p50']:.2f}×, "
-                f"+{_fmt_ms(r['overhead_p50_ms'])}: "
+                f"{_added_ms(added)} outside the backend (e2e {r['ratio_p50']:.2f}×, "
+                f"{_added_ms(r['overhead_p50_ms'])}: "
                 f"{_fmt_ms(r['ladder']['p50_ms'])} vs {_fmt_ms(r['direct']['p50_ms'])})"
             )
             met = added <= RUN_OVERHEAD_MS
         else:
             measured = (
-                f"{r['ratio_p50']:.3f}× (+{_fmt_ms(r['overhead_p50_ms'])}; "
+                f"{r['ratio_p50']:.3f}× ({_added_ms(r['overhead_p50_ms'])}; "
                 f"{_fmt_ms(r['ladder']['p50_ms'])} vs {_fmt_ms(r['direct']['p50_ms'])})"
             )
             met = r["ratio_p50"] <= RUN_RATIO
         rows.append(_row(figure, measured, target, met))
         floor = r.get("pygls_floor")
         if floor:
-            measured = f"{floor['ratio_p50']:.3f}× (+{_fmt_ms(floor['overhead_p50_ms'])})"
+            measured = f"{floor['ratio_p50']:.3f}× ({_added_ms(floor['overhead_p50_ms'])})"
             if "overhead_outside_backend_p50_ms" in floor:
                 outside = floor["overhead_outside_backend_p50_ms"]
-                measured += f", outside the backend +{_fmt_ms(outside)}"
+                measured += f", outside the backend {_added_ms(outside)}"
             label = "  same run on a do-nothing pygls server"
             rows.append(_row(label, measured, "(floor)", None, "reference"))
 
@@ -139,13 +144,22 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
         rows.append(absent)
     else:
         assert llama is not None
-        measured = (
-            f"{llama['ratio_p50']:.3f}× (+{_fmt_ms(llama['overhead_p50_ms'])}; "
+        e2e_ratio = (
+            f"{llama['ratio_p50']:.3f}× ({_added_ms(llama['overhead_p50_ms'])}; "
             f"{llama['ladder']['p50_ms'] / 1000:.2f} s vs {llama['direct']['p50_ms'] / 1000:.2f} s)"
         )
-        if "overhead_outside_backend_p50_ms" in llama:
-            measured += f"; outside the model +{_fmt_ms(llama['overhead_outside_backend_p50_ms'])}"
-        rows.append(_row(figure, measured, target, llama["ratio_p50"] <= LLAMA_RATIO))
+        if "ratio_outside_backend_p50" in llama:
+            # The same seed and body still take the model ±15 % between runs (5 pairs of
+            # seconds each): the ratio with the model's own time taken from the direct call
+            # is what Ladder adds, as for the instant fake; the e2e ratio is shown.
+            ratio = llama["ratio_outside_backend_p50"]
+            measured = (
+                f"{ratio:.4f}×: outside the model "
+                f"{_added_ms(llama['overhead_outside_backend_p50_ms'])} (e2e {e2e_ratio})"
+            )
+        else:
+            ratio, measured = llama["ratio_p50"], e2e_ratio
+        rows.append(_row(figure, measured, target, ratio <= LLAMA_RATIO))
 
     listing = figures.get("code_action")
     absent = _absent("codeAction latency", f"p99 ≤ {LISTING_P99_MS:g} ms", listing)

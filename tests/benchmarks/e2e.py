@@ -42,6 +42,7 @@ async def compare(
     warmup: int = 2,
     connections: Callable[[], int] | None = None,
     quiet: Callable[[], Awaitable[None]] | None = None,
+    menu: Callable[[], Awaitable[Any]] | None = None,
     *,
     state_dir: Path,
 ) -> dict[str, Any]:
@@ -50,6 +51,8 @@ async def compare(
     `streams()`: the backend's chat requests so far with their timestamps (fake or proxy);
     `connections()` (optional): TCP connections the backend has accepted so far;
     `quiet()` (optional): waits until the backend is idle, before each step;
+    `menu()` (optional): lists the actions before each Ladder run, untimed, as an editor
+    does when the user opens the menu and picks one (then `quiet()` is the pick's time);
     `state_dir`: where the direct client's process keeps its environment's state.
 
     The direct calls come from a process of their own (`direct_client`), as Ladder's do.
@@ -90,6 +93,8 @@ async def compare(
             await direct_http.call()
         for i in range(pairs):
             for step in ("ladder", "direct") if i % 2 == 0 else ("direct", "ladder"):
+                if menu and step == "ladder":
+                    await menu()
                 if quiet:
                     await quiet()
                 before = count()
@@ -169,6 +174,11 @@ def breakdown(runs: list[Run], fake: TimedFakeLMStudio, first: int) -> dict[str,
 async def _prepare(client: LspClient, lines: int = DOC_LINES, uri: str = URI) -> dict[str, Any]:
     mod = corpus.module(lines)
     client.open(uri, mod.text)
+    return await _menu(client, mod, uri)
+
+
+async def _menu(client: LspClient, mod: corpus.Module, uri: str) -> dict[str, Any]:
+    """The actions at a cursor inside the middle function: the one a run is picked from."""
     target = mod.functions[len(mod.functions) // 2]
     cursor = (target.start + 3, 8)
     return await action_at(client, uri, range_json(cursor, cursor), TITLE)
@@ -251,6 +261,7 @@ async def run_llama(bench: Bench) -> dict[str, Any]:
         async with session(bench, settings, "e2e-llama") as client:
             action = await _prepare(client)
             url = f"{proxy.base_url}/chat/completions"
+            mod = corpus.module(DOC_LINES)
             result = await compare(
                 client,
                 action,
@@ -259,6 +270,9 @@ async def run_llama(bench: Bench) -> dict[str, Any]:
                 5,
                 warmup=1,
                 quiet=proxy.quiet,
+                # runs seconds apart, as in an editor: the menu before each one lets Ladder
+                # check which model is loaded while the user picks (`refresh_model_choice`)
+                menu=lambda: _menu(client, mod, URI),
                 state_dir=bench.workdir,
             )
             runs = result.pop("_runs")

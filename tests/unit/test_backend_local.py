@@ -14,7 +14,7 @@ import pytest
 from ladder_lsp.backends.base import BackendError, ChatRequest, Completion, FailureKind, StreamEvent
 from ladder_lsp.backends.discovery import root_url
 from ladder_lsp.backends.local_errors import error_text
-from ladder_lsp.backends.openai_compat import OpenAICompatBackend
+from ladder_lsp.backends.openai_compat import OpenAICompatBackend, _json_chunk
 from ladder_lsp.settings import LocalSettings
 from tests.fakes import (
     NO_MODELS_LOADED,
@@ -408,6 +408,16 @@ async def test_garbage_is_bad_response(
     err = await failure(backend(http, fake))
     assert err.kind is FailureKind.BAD_RESPONSE
     assert "<html>" not in err.message
+
+
+def test_a_chunk_is_one_json_object_and_nothing_else() -> None:
+    assert _json_chunk('{"choices": [{"delta": {"content": "x"}}]}')["choices"][0]["delta"] == {
+        "content": "x"
+    }
+    for bad in ('{"choices": []} {"choices": []}', '{"choices": []}x', "[1, 2]", "{", ""):
+        with pytest.raises(BackendError) as caught:
+            _json_chunk(bad)
+        assert caught.value.kind is FailureKind.BAD_RESPONSE, bad
 
 
 async def test_error_event_mid_stream_is_reported(

@@ -84,7 +84,7 @@ async def judge(
         log.info("cut %d line(s) the answer repeats from around the selection", cut)
     new_block = build_block(target, code)
     old_block = target.lines[target.start_line : target.end_line]
-    where = in_place(target.lines, target.start_line, target.end_line, new_block)
+    where = in_place(target.lines, target.start_line, target.end_line, new_block, target.text)
     new_doc = None
     if where is None:  # else the checks join it if one needs it
         new_doc = "".join(

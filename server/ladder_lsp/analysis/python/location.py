@@ -92,18 +92,24 @@ def locate(old_document: str, new_document: str, old_block: str, new_block: str)
 
 
 def in_place(
-    old_lines: Sequence[str], start: int, end: int, new_block: Sequence[str]
+    old_lines: Sequence[str],
+    start: int,
+    end: int,
+    new_block: Sequence[str],
+    old_text: str | None = None,
 ) -> Located | None:
     """Lines [start, end) of `old_lines` (a document split as LSP splits it) replaced by
     `new_block` (lines with their endings), located without the O(file) Python work of
     `locate` (normalise, search, re-split both documents: milliseconds per run on a big
     file). The same answer as `locate` for the block where the run put it; None when only
     `locate` can say (an ending other than `\\n`, a new line that is not one line, an empty
-    old block). The old lines are kept as given: one tuple for every check that reads them."""
+    old block). The old lines are kept as given: one tuple for every check that reads them.
+    `old_text`: the old lines joined, when the caller keeps that (a run's `Target` does), so
+    the endings are read without joining the file again."""
     old = tuple(old_lines)
     if not (0 <= start <= end <= len(old)) or not "".join(old[start:end]).strip():
         return None
-    if not _plain_endings(old):
+    if not _plain_endings("".join(old) if old_text is None else old_text, len(old), old[-1]):
         return None
     for index, line in enumerate(new_block):
         final = index == len(new_block) - 1 and end == len(old)  # may end the document
@@ -114,12 +120,12 @@ def in_place(
 
 
 @last_by_identity
-def _plain_endings(lines: tuple[str, ...]) -> bool:
-    """Whether every line ends in `\n` alone but the last (which may not end): split lines
-    without `\r` do, and one count over the joined text tells (C, not a loop). Asked once
-    per snapshot: the original read ahead and every answer's checks ask of the same one."""
-    text = "".join(lines)
-    return "\r" not in text and text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
+def _plain_endings(text: str, count: int, last: str) -> bool:
+    """Whether the `count` lines joined in `text` all end in `\n` alone but the `last` (which
+    may not end): split lines without `\r` do, and one count over the text tells (C, not a
+    loop). Asked once per snapshot: the original read ahead and every answer's checks ask of
+    the same joined text."""
+    return "\r" not in text and text.count("\n") == count - (not last.endswith("\n"))
 
 
 def first_outside_change(old_document: str, new_document: str, old_block: str) -> int | None:

@@ -120,7 +120,9 @@ def read_original(target: Target, language: str) -> None:
         return
     block = target.block_lines
     try:
-        where = location.in_place(target.lines, target.start_line, target.end_line, block)
+        where = location.in_place(
+            target.lines, target.start_line, target.end_line, block, target.text
+        )
         unit = None if where is None else units.unit_for(where, units.cut_unit(where))
         if where is None or unit is None:
             return

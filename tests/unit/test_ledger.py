@@ -293,6 +293,13 @@ def test_two_ledgers_on_one_file_share_it(ledger: Ledger) -> None:
         record(other, run_input(), RunOutcome("failed", "x"), 0.0)
         record(ledger, run_input(), RunOutcome("failed", "x"), 0.0)
         assert ledger.count() == other.count() == 2
+        served = RunOutcome("edit", "ok", Tier.LOCAL, "qwen", attempts=(local(1000, 400),))
+        record(other, run_input(), served, 1.0)
+        record(ledger, run_input(), served, 1.0)
+        saved = sum(r["saved_usd"] for r in rows(ledger))
+        assert saved > 0  # each sees the savings the other recorded
+        assert ledger.summary_today()["saved_usd"] == pytest.approx(saved)
+        assert other.summary_today()["saved_usd"] == pytest.approx(saved)
     finally:
         other.close()
 
@@ -408,8 +415,8 @@ def test_a_ledger_from_before_the_delivery_column_gains_it(tmp_path: Path) -> No
         "cache_write_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, "
         "saved_usd REAL NOT NULL DEFAULT 0, duration_s REAL NOT NULL DEFAULT 0, "
         "outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '');"
-        "INSERT INTO runs (ts, day, action, file_hash, outcome) "
-        "VALUES (0, '2026-01-01', 'refactor', 'x', 'applied');"
+        "INSERT INTO runs (ts, day, action, file_hash, outcome, saved_usd) "
+        "VALUES (0, '2026-01-01', 'refactor', 'x', 'applied', 0.25);"
     )
     db.commit()
     db.close()
@@ -420,8 +427,17 @@ def test_a_ledger_from_before_the_delivery_column_gains_it(tmp_path: Path) -> No
         assert [r["delivery"] for r in rows(led)] == ["", "refused"]
         assert [r["endpoint"] for r in rows(led)] == ["", ""]
         assert led.count() == 2
+        assert led.summary_today()["saved_usd"] == pytest.approx(0.25)  # the old row's savings
+        record(led, run_input(), outcome, 1.0)
+        saved = sum(r["saved_usd"] for r in rows(led))
+        assert saved > 0.25 and led.summary_today()["saved_usd"] == pytest.approx(saved)
     finally:
         led.close()
+    reopened = Ledger(path, CLAUDE_MODEL)  # the total is kept, not summed again on top
+    try:
+        assert reopened.summary_today()["saved_usd"] == pytest.approx(saved)
+    finally:
+        reopened.close()
 
 
 def test_a_row_names_the_local_server_that_answered(ledger: Ledger) -> None:

@@ -100,6 +100,16 @@ CREATE TABLE IF NOT EXISTS runs (
     endpoint TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_day ON runs(day);
+-- All-time savings, kept as rows arrive (from any process: a trigger), so the status
+-- after each run reads one row rather than summing a table that grows with every run
+-- (`_start_totals` sums a ledger from before it once).
+CREATE TABLE IF NOT EXISTS totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    saved_usd REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS runs_saved AFTER INSERT ON runs BEGIN
+    UPDATE totals SET saved_usd = saved_usd + NEW.saved_usd WHERE id = 1;
+END;
 """
 
 
@@ -139,6 +149,7 @@ class Ledger:
         self._db = connect(path, SCHEMA)
         try:
             _add_missing_columns(self._db)
+            _start_totals(self._db)
         except sqlite3.Error:
             self._db.close()
             raise
@@ -257,8 +268,8 @@ class Ledger:
     def summary_today(self) -> dict[str, float]:
         with self._lock:
             today, saved = self._db.execute(
-                "SELECT COALESCE(SUM(CASE WHEN day = ? THEN cost_usd END), 0), "
-                "COALESCE(SUM(saved_usd), 0) FROM runs",
+                "SELECT COALESCE(SUM(cost_usd), 0), (SELECT saved_usd FROM totals WHERE id = 1) "
+                "FROM runs WHERE day = ?",
                 (_day(time.time()),),
             ).fetchone()
         return {"today_usd": float(today), "saved_usd": float(saved)}
@@ -359,6 +370,24 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         if column not in have:
             db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
             db.commit()
+
+
+def _start_totals(db: sqlite3.Connection) -> None:
+    """The totals row, summed from the rows so far, if the ledger has none yet. Rows that
+    came before it are in the sum and rows after it reach the trigger: none is missed or
+    counted twice, as no other writer runs while the sum is taken."""
+    if db.execute("SELECT 1 FROM totals").fetchone() is not None:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "INSERT OR IGNORE INTO totals (id, saved_usd) "
+            "SELECT 1, COALESCE(SUM(saved_usd), 0) FROM runs"
+        )
+        db.commit()
+    except sqlite3.Error:
+        db.rollback()
+        raise
 
 
 def _served_by(run: RunRecord) -> str:

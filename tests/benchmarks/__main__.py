@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import code_action, e2e, fanout, jobs, pool, startup, streaming
+from . import code_action, e2e, fanout, jobs, ledger, pool, startup, streaming
 from .session import Bench, make_bench
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +41,7 @@ SECTIONS: dict[str, tuple[Section, float]] = {
     "fanout": (fanout.run, 300),
     "pool": (pool.run, 300),
     "jobs": (jobs.run, 300),
+    "ledger": (ledger.run, 300),
     "e2e_llama": (e2e.run_llama, 2400),
 }
 
@@ -87,6 +88,7 @@ RUN_RATIO = 1.01  # p50 against a direct call on a 200 ms backend
 LLAMA_RATIO = 1.03  # p50 against a direct call to the real model (its noise is larger)
 LISTING_P99_MS = 5.0
 LISTING_FLAT = 1.2  # p50 at 20,000 lines against p50 at 100 lines
+LEDGER_FLAT = 1.5  # the ledger's work after a run, a year of rows against a new ledger
 
 
 def evaluate(figures: dict[str, Any]) -> list[Row]:
@@ -285,6 +287,7 @@ def evaluate(figures: dict[str, Any]) -> list[Row]:
         )
     rows.extend(_pool_rows(figures.get("pool")))
     rows.extend(_job_rows(figures.get("jobs")))
+    rows.extend(_ledger_rows(figures.get("ledger")))
     return rows
 
 
@@ -326,6 +329,21 @@ def _pool_rows(pool: dict[str, Any] | None) -> list[Row]:
             )
         )
     return rows
+
+
+def _ledger_rows(led: dict[str, Any] | None) -> list[Row]:
+    figure = "record + status after a run, 100,000-row ledger vs 100"
+    target = f"≤ {LEDGER_FLAT:g}×"
+    absent = _absent(figure, target, led)
+    if absent:
+        return [absent]
+    assert led is not None
+    times = led["record_and_status"]
+    measured = (
+        f"{led['ratio_p50']:.2f}× ({_fmt_ms(times['big']['p50_ms'])} vs "
+        f"{_fmt_ms(times['small']['p50_ms'])})"
+    )
+    return [_row(figure, measured, target, led["ratio_p50"] <= LEDGER_FLAT)]
 
 
 def _job_rows(job: dict[str, Any] | None) -> list[Row]:

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import threading
 import time
 
+import pytest
+
+import ladder_lsp.engine.verdict as verdict_module
 from ladder_lsp.analysis.python import findings, names, parse, surface
 from ladder_lsp.analysis.text import split_lines
-from ladder_lsp.backends.base import Completion, StreamEvent, Usage
+from ladder_lsp.backends.base import Completion, StreamEvent, Tier, Usage
+from ladder_lsp.engine.actions import find_action
 from ladder_lsp.engine.ahead import Ahead, EarlyVerdict
+from ladder_lsp.engine.run_types import RunInput
 from ladder_lsp.engine.verdict import Verdict
 from ladder_lsp.pipeline.checks.context import CheckContext, read_original
 from ladder_lsp.pipeline.checks.runner import run_checks
 from ladder_lsp.pipeline.target import Target, make_target
+from ladder_lsp.settings import parse_settings
 
 DOC = """\
 import os
@@ -86,8 +93,57 @@ async def test_a_thread_still_reading_is_waited_for() -> None:
 
     ahead = Ahead(slow, in_thread=True)
     ahead.start()
+    assert not ahead.read
     await ahead.settle()
-    assert calls == [1]
+    assert calls == [1] and ahead.read
+
+
+async def test_read_says_whether_the_work_ran_to_its_end() -> None:
+    on_loop = Ahead(lambda: None, in_thread=False)
+    on_loop.start()
+    assert not on_loop.read  # scheduled, not run
+    await asyncio.sleep(0)
+    await on_loop.settle()
+    assert on_loop.read
+    dropped = Ahead(lambda: None, in_thread=False)
+    dropped.start()
+    await dropped.settle()  # before it began: the verdict does the work itself
+    await asyncio.sleep(0)
+    assert not dropped.read
+
+
+BIG = DOC + "".join(f"\n\ndef filler_{i}(x):\n    return x + {i}\n" for i in range(4000))
+
+
+async def test_a_big_files_checks_stay_on_the_loop_only_when_it_was_read_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read ahead, what is left is the answer's own work; cold, the file is read in a thread
+    so listing keeps answering."""
+    where: list[str] = []
+
+    def spying(ctx: CheckContext) -> list[str]:
+        where.append(threading.current_thread().name)
+        return run_checks(ctx)
+
+    monkeypatch.setattr(verdict_module, "run_checks", spying)
+    t = target(BIG)
+    assert len(t.text) > verdict_module.OFFLOAD_CHARS
+    settings, _ = parse_settings({})
+    inp = RunInput(
+        spec=find_action("refactor", settings), target=t, language="python", path="/p/m.py"
+    )
+    answer = finished("```python\ndef total(items):\n    return sum(items)\n```")
+    for read_ahead in (False, True):
+        forget()
+        if read_ahead:
+            read_original(t, "python")
+        got = await verdict_module.judge(
+            inp, Tier.LOCAL, answer, settings.checks, read_ahead=read_ahead
+        )
+        assert got.outcome is not None and got.outcome.status == "edit", got
+    loop_thread = threading.current_thread().name
+    assert where[0] != loop_thread and where[1] == loop_thread, where
 
 
 def test_the_checks_reuse_what_was_read_ahead() -> None:

@@ -30,6 +30,7 @@ class Ahead:
         self._in_thread = in_thread
         self._handle: asyncio.Handle | None = None
         self._thread: asyncio.Future[None] | None = None
+        self.read = False  # the work ran to its end: its results wait in the caches
 
     def around(self, on_event: OnEvent) -> OnEvent:
         """`on_event`, starting the work on the first token (of the answer or its thinking)."""
@@ -46,9 +47,13 @@ class Ahead:
             return
         loop = asyncio.get_running_loop()
         if self._in_thread:
-            self._thread = asyncio.ensure_future(asyncio.to_thread(self._work))
+            self._thread = asyncio.ensure_future(asyncio.to_thread(self._run))
         else:
-            self._handle = loop.call_soon(self._work)
+            self._handle = loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self._work()
+        self.read = True
 
     async def settle(self) -> None:
         """Before the verdict: wait for a thread still working; drop work not yet begun."""

@@ -317,11 +317,14 @@ class Engine:
         meter.start(label if not retry_reason else f"{label} (retry)")
         work = ahead.for_run(inp)  # the original is read while the model answers
         on_event = work.around(meter) if work else meter
-        early = ahead.EarlyVerdict(
-            lambda c: judge(inp, tier, c, self.settings.checks),
-            model,
-            active=inp.spec.edits_code,
-        )
+
+        async def judged(answer: Completion) -> Verdict:
+            if work is not None:
+                await work.settle()  # the checks read what it read
+            read = work is not None and work.read
+            return await judge(inp, tier, answer, self.settings.checks, read_ahead=read)
+
+        early = ahead.EarlyVerdict(judged, model, active=inp.spec.edits_code)
         try:
             try:
                 completion = await self.complete(
@@ -330,15 +333,11 @@ class Engine:
             except BackendError as exc:
                 log.warning("%s failed: %s %s", tier.value, exc.message, exc.detail)
                 return Verdict(None, exc.message, exc.kind)
-            if work is not None:
-                await work.settle()
             attempts.append(
                 Attempt(tier, completion.model, completion.usage, completion.endpoint, spend_key)
             )
             self.last_rate = meter.rate or self.last_rate
-            verdict = await early.take(completion) or await judge(
-                inp, tier, completion, self.settings.checks
-            )
+            verdict = await early.take(completion) or await judged(completion)
         finally:
             early.cancel()  # unless taken: judged too early (more came) or not needed
         if verdict.outcome is not None:

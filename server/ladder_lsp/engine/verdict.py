@@ -47,9 +47,15 @@ class Verdict:
 
 
 async def judge(
-    inp: RunInput, tier: Tier, completion: Completion, checks: ChecksSettings
+    inp: RunInput,
+    tier: Tier,
+    completion: Completion,
+    checks: ChecksSettings,
+    *,
+    read_ahead: bool = False,
 ) -> Verdict:
-    """The verdict on one answer to `inp`."""
+    """The verdict on one answer to `inp`. `read_ahead`: the original was read while the
+    model answered (`engine.ahead`), so what the checks read of a big file is cached."""
     model = completion.model
     reasoned = only_reasoned(completion.text, completion.reasoning_tokens, completion.finish_reason)
     if reasoned:
@@ -104,11 +110,11 @@ async def judge(
         instruction=inp.instruction,
         where=where,
     )
-    reasons = (
-        await asyncio.to_thread(run_checks, ctx)
-        if len(target.text) > OFFLOAD_CHARS
-        else run_checks(ctx)
-    )
+    # A big file's checks run in a thread unless the original was read ahead: then what is
+    # left is the answer's own work (a millisecond at 20,000 lines), and the hop to a thread
+    # and back, with the GIL shared, would cost more than it keeps off the loop.
+    offload = len(target.text) > OFFLOAD_CHARS and not (read_ahead and where is not None)
+    reasons = await asyncio.to_thread(run_checks, ctx) if offload else run_checks(ctx)
     if reasons:
         return Verdict(None, "; ".join(reasons))
     edits = minimal_edits(old_block, new_block, target.start_line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,15 @@ def _filled(path: Path, rows: int) -> Ledger:
     as the server writes them (`record`), the rest copied from those in one batch through a
     connection of its own, as another process's rows arrive (minutes otherwise)."""
     ledger = Ledger(path, MODEL)
-    for _ in range(min(rows, 10)):
+    recorded = min(rows, 10)
+    for _ in range(recorded):
         ledger.record(RUN)
     db = sqlite3.connect(path)
     try:
         columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")][3:]  # after the day
         template = db.execute(f"SELECT {','.join(columns)} FROM runs LIMIT 1").fetchone()
         now = time.time()
-        stamps = [now - i * 300.0 for i in range(1, rows - min(rows, 10) + 1)]
+        stamps = [now - i * 300.0 for i in range(1, rows - recorded + 1)]
         db.executemany(
             f"INSERT INTO runs (ts, day, {','.join(columns)}) VALUES (?, ?{', ?' * len(columns)})",
             [(ts, time.strftime("%Y-%m-%d", time.localtime(ts)), *template) for ts in stamps],
@@ -59,7 +61,7 @@ def _filled(path: Path, rows: int) -> Ledger:
     return ledger
 
 
-def _time(step: Any) -> float:
+def _time(step: Callable[[], object]) -> float:
     started = time.perf_counter()
     step()
     return time.perf_counter() - started
